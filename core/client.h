@@ -1,0 +1,83 @@
+/*
+ * client.h - the daemon's outgoing HTTP client.
+ *
+ * One libcurl multi handle, driven by the libev loop through curl's
+ * socket and timer callbacks, carries every request herald sends to a
+ * network. Requests never block the loop; each ends in exactly one call of
+ * its completion callback, always from a loop callback and never from
+ * inside herald_client_send().
+ *
+ * Calling context: the loop thread only.
+ */
+#ifndef HERALD_CLIENT_H
+#define HERALD_CLIENT_H
+
+#include <stddef.h>
+
+#include <ev.h>
+
+#include "herald/host.h"
+
+struct herald_client;
+
+/* A request; everything is borrowed and copied by herald_client_send(). */
+struct herald_client_request {
+    const char *method;
+    const char *url;
+    const char *const *headers; /* "Name: value", NULL-terminated */
+    const char *body;
+    size_t body_len;
+    long timeout_ms; /* 0: the client's default */
+};
+
+/* A finished request, borrowed for the completion callback only. */
+struct herald_client_response {
+    enum herald_transport transport;
+    long status;
+    const char *body; /* NUL-terminated after body_len bytes */
+    size_t body_len;
+    const char *error;   /* curl's reason when transport is not OK */
+    const void *headers; /* for herald_client_header() */
+};
+
+typedef void (*herald_client_done_fn)(
+    const struct herald_client_response *resp, void *udata);
+
+/*
+ * Creates a client on loop. default_timeout_ms applies to requests that
+ * set none; max_body caps a response body (a larger one ends the request
+ * as HERALD_TRANSPORT_BROKEN). Returns 0 and *out (freed with
+ * herald_client_free()), or a negative errno value.
+ */
+int herald_client_new(struct ev_loop *loop, long default_timeout_ms,
+                      size_t max_body, struct herald_client **out);
+
+/*
+ * Queues a request. done(resp, udata) is called exactly once, later, from
+ * a loop callback. Returns 0, or a negative errno value when the request
+ * could not be queued (then done is never called): -EINVAL for a missing
+ * method or a URL that is not http(s), -ENOMEM.
+ */
+int herald_client_send(struct herald_client *c,
+                       const struct herald_client_request *req,
+                       herald_client_done_fn done, void *udata);
+
+/*
+ * Returns the value of header name in a response (case-insensitive,
+ * surrounding blanks trimmed), borrowed for the callback, or NULL.
+ */
+const char *herald_client_header(const void *headers, const char *name);
+
+/* Returns the number of requests in flight. */
+size_t herald_client_pending(const struct herald_client *c);
+
+/*
+ * Ends every request in flight: each completion callback runs once with
+ * HERALD_TRANSPORT_CANCELED before this returns.
+ */
+void herald_client_cancel_all(struct herald_client *c);
+
+/* Cancels what is in flight (as above) and frees the client. */
+void herald_client_free(struct herald_client *c);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * config.h - the engine configuration and the configuration validator.
+ *
+ * This module owns the engine's settings (struct herald_config, read once
+ * at startup from one JSON file) and the one validator every JSON
+ * configuration goes through: the engine file and each network's file,
+ * whose keys the core and the network's plugin declare as tables of
+ * struct herald_config_key (herald/plugin.h). Called from the main thread
+ * at startup, before the loop runs.
+ *
+ * Every error is one line that points into the file:
+ *     FILE:LINE:COL: key 'NAME': what was expected
+ *     FILE:LINE:COL: unknown key 'NAME'
+ *     FILE:LINE:COL: missing required key 'NAME'
+ *     FILE:LINE:COL: invalid JSON: jansson's message
+ * Lines and columns are 1-based and count bytes (core/jsonpos.h).
+ *
+ * Invariant: the value of a key marked secret, and whatever a secret
+ * reference resolves to, never appears in an error message.
+ */
+#ifndef HERALD_CONFIG_H
+#define HERALD_CONFIG_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "herald/plugin.h"
+
+/* The name herald_config_load() gives the configuration without a file. */
+#define HERALD_CONFIG_EMBEDDED "(embedded default)"
+
+/*
+ * The engine's settings, every field filled (defaults included). Paths are
+ * absolute once loaded. Every string is owned by the struct.
+ */
+struct herald_config {
+    char *source;              /* file path, or "(embedded default)" */
+    char *listen_address;      /* "127.0.0.1" default */
+    int listen_port;           /* 8080 default, 0..65535 (0: a free port) */
+    char *public_url;          /* base URL of the API, no trailing '/';
+                                  default "http://<listen_address>:<port>" */
+    char *store_path;          /* "herald.db" default */
+    char *store_synchronous;   /* "full" (default), "normal" or "extra" */
+    int store_busy_timeout_ms; /* 5000 default, >= 0 */
+    char *key_file;            /* "herald.key" default */
+    char *plugin_dir;  /* default HERALD_DEFAULT_PLUGIN_DIR, relative to
+                          the directory of the running program */
+    char *network_dir; /* "networks" default: one <network>.json each */
+    char **api_keys;   /* resolved secrets, api_key_count, then NULL */
+    size_t api_key_count;
+    int log_level;                 /* syslog level; "info" default */
+    size_t max_body_bytes;         /* 1048576 default */
+    size_t max_header_bytes;       /* 16384 default */
+    unsigned connection_timeout_s; /* 30 default */
+    unsigned request_deadline_s;   /* 60 default */
+    unsigned max_connections;      /* 256 default */
+};
+
+/*
+ * Loads and validates the engine configuration at path; path NULL loads
+ * the embedded default (every key at its default, no file). Relative
+ * paths (store_path, key_file, plugin_dir, network_dir, defaults
+ * included) are resolved against the directory of the config file, or
+ * against the current directory for the embedded default. The one
+ * exception is plugin_dir when the file does not set it: a relative
+ * HERALD_DEFAULT_PLUGIN_DIR is resolved against the directory of the
+ * running program (/proc/self/exe).
+ *
+ * When listen_port is 0 and public_url is not given, public_url names
+ * port 0: whoever binds the socket must rebuild it with the real port.
+ *
+ * Returns 0 and stores a new struct in *out (free it with
+ * herald_config_free()); or a negative errno value with err filled and
+ * *out untouched: -ENOENT, -EACCES and the like when the file cannot be
+ * read ("cannot read config 'PATH': ..."), -EINVAL when it does not
+ * validate, -ENOMEM. path is borrowed.
+ */
+int herald_config_load(const char *path, struct herald_config **out,
+                       struct herald_error *err);
+
+/* Frees cfg and every string it owns, wiping the API keys first.
+ * cfg may be NULL. */
+void herald_config_free(struct herald_config *cfg);
+
+/*
+ * Validates a JSON document (text of len bytes, need not end with NUL)
+ * against schema, an array of struct herald_config_key ending with a
+ * NULL name. file names the document in messages and gives the directory
+ * that relative {"file": PATH} references are resolved against.
+ *
+ * The document must be an object whose keys are all in the schema, with
+ * every required key present and every value of its declared type:
+ * integers are JSON integers, booleans true or false, URLs strings
+ * starting with http:// or https:// and naming a host. A key marked
+ * secret may instead hold a reference, {"env": "NAME"} (a set, non-empty
+ * environment variable) or {"file": "PATH"} (a file not readable or
+ * writable by group or others, whose contents less one trailing newline
+ * are the value); references resolve to strings, so they suit string,
+ * URL and string-array keys (each element may be one).
+ *
+ * Returns 0 and stores in *out a new reference to an object holding
+ * every schema key that was given or has a default, with references
+ * resolved. Returns -EINVAL with err filled (*out untouched) for a syntax
+ * error (duplicate keys included), a root that is not an object, an
+ * unknown key, a missing required key, a wrong type or a reference that
+ * cannot be resolved (a missing secret file included: never -ENOENT),
+ * and also for a schema whose default_json does not parse or fit its
+ * type; -ENOMEM. Every pointer is borrowed.
+ */
+int herald_config_validate(const char *file, const char *text, size_t len,
+                           const struct herald_config_key *schema,
+                           json_t **out, struct herald_error *err);
+
+/*
+ * Loads <cfg->network_dir>/<name>.json and validates it against the
+ * common network keys followed by plugin_schema (which may be NULL). The
+ * common keys, owned by the core:
+ *     "enabled"       boolean, default true
+ *     "client_id"     string, required
+ *     "client_secret" string, secret, required
+ *     "redirect_uri"  URL, required
+ *     "scopes"        array of strings, default default_scopes
+ * default_scopes is NULL-terminated and may be NULL (an empty array).
+ * name must be a network id: lower case letters, digits and '_'.
+ *
+ * Returns 0 and stores a new reference in *out; -ENOENT when the file
+ * does not exist (err: "cannot read config 'PATH': ..."); -EINVAL for a
+ * bad name, a plugin key that repeats a common key, or a file that does
+ * not validate; other negative errno values when the file cannot be
+ * read. err is filled on every failure and *out untouched. Every pointer
+ * is borrowed.
+ */
+int herald_config_load_network(const struct herald_config *cfg,
+                               const char *name,
+                               const struct herald_config_key *plugin_schema,
+                               const char *const *default_scopes, json_t **out,
+                               struct herald_error *err);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * store.h - the SQLite store: the one truth about accounts, credentials,
+ * authorization attempts, posts, attempts, events and idempotency keys.
+ *
+ * The store is one SQLite file in WAL mode. Opening it applies every
+ * schema migration the file lacks, refuses a file made by a newer herald,
+ * and proves the key file is the one the store was created with, so a
+ * wrong key stops the daemon at startup instead of failing later. Every
+ * secret (tokens, plugin extras, PKCE verifiers) is sealed with the key
+ * and bound to its row and field before it reaches SQLite.
+ *
+ * Calling context: a struct herald_store belongs to the loop thread.
+ * Every function here runs there, one at a time; none may be called from
+ * another thread. Each write is committed before the function returns.
+ *
+ * Times are milliseconds since the epoch. An optional time of 0 means
+ * "unknown" and is stored as NULL.
+ */
+#ifndef HERALD_STORE_H
+#define HERALD_STORE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "crypto.h"
+#include "error.h"
+#include "herald/plugin.h"
+
+/* The schema version this herald writes and understands. */
+#define HERALD_STORE_SCHEMA_VERSION 1
+
+/* An open store. Opaque. */
+struct herald_store;
+
+/* The states of an account; product.md draws the lifecycle. */
+enum herald_account_status {
+    HERALD_ACCOUNT_PENDING = 0,
+    HERALD_ACCOUNT_ACTIVE = 1,
+    HERALD_ACCOUNT_DEGRADED = 2,
+    HERALD_ACCOUNT_DISCONNECTED = 3,
+    HERALD_ACCOUNT_REMOVED = 4,
+};
+
+/*
+ * One row of the accounts table. Given to herald_store_account_create(),
+ * every pointer is borrowed and id, created_at and updated_at are
+ * ignored. Filled by herald_store_account_get(), the struct owns its
+ * strings and its targets reference; herald_store_account_clear() frees
+ * them. Optional strings are NULL when absent.
+ */
+struct herald_store_account {
+    int64_t id;
+    const char *network;   /* plugin name, "linkedin" */
+    const char *remote_id; /* identity id on the network; NULL if pending */
+    const char *username;
+    const char *display_name;
+    const char *owner_id; /* the calling app's id of the person */
+    const char *owner_email;
+    enum herald_account_status status;
+    const char *status_reason; /* why the last transition happened */
+    json_t *targets;           /* array of posting targets, or NULL */
+    int64_t connected_at;
+    int64_t access_expires_at;
+    int64_t hard_deadline;      /* refresh-token or long-lived token end */
+    int64_t reconnect_deadline; /* reauthorize by then to keep history */
+    int64_t last_ok_at;         /* last successful call to the network */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/*
+ * An account's decrypted credentials, owning its strings and its extra
+ * reference. Free with herald_store_credentials_clear(), which wipes the
+ * secrets first. Never log or copy anything out of it but into a request.
+ */
+struct herald_store_credentials {
+    char *access_token;  /* NULL when none is stored */
+    char *refresh_token; /* NULL when the network gave none */
+    json_t *extra;       /* plugin-private secrets, or NULL */
+    int64_t access_expires_at;
+    int64_t hard_deadline;
+    int64_t version; /* 1 after the first write, bumped by each one */
+};
+
+/*
+ * One authorization attempt: what the OAuth callback needs to finish it.
+ * Given to herald_store_auth_put(), pointers are borrowed and created_at
+ * of 0 means now. Filled by herald_store_auth_take(), the struct owns its
+ * strings; herald_store_auth_clear() wipes the verifier and frees them.
+ */
+struct herald_store_auth {
+    const char *network;
+    const char *owner_id;
+    const char *owner_email; /* may be NULL */
+    int64_t account_id;      /* account to reauthorize; 0 for a new one */
+    const char *return_url;  /* where to send the person after; or NULL */
+    const char *verifier;    /* PKCE verifier (secret), or NULL */
+    int64_t created_at;
+    int64_t expires_at; /* the attempt is refused from this time on */
+};
+
+/*
+ * Opens (creating if needed, with mode 0600) the store at path,
+ * migrates it to HERALD_STORE_SCHEMA_VERSION and checks key against it.
+ * synchronous is "full" (the default when NULL), "normal" or "extra";
+ * busy_timeout_ms is how long a statement waits for a lock held by
+ * another connection. key is copied; the caller keeps its own. On success
+ * *out is the caller's, to release with herald_store_close(). Returns 0,
+ * or a negative errno value with err saying why, among them:
+ *   -EINVAL  for an unknown synchronous mode, or "cannot open store
+ *            'PATH': the database belongs to another program";
+ *   -EIO     "cannot open store 'PATH': file is not a database" and other
+ *            SQLite failures;
+ *   -ENOTSUP "store 'PATH' has schema version N, newer than this herald
+ *            (M); upgrade herald";
+ *   -EACCES  "key file does not match store 'PATH'".
+ * Call from the loop thread at startup.
+ */
+int herald_store_open(const char *path, const char *synchronous,
+                      int busy_timeout_ms, const struct herald_key *key,
+                      struct herald_store **out, struct herald_error *err);
+
+/*
+ * Rolls back a transaction left open, finalizes every statement, wipes
+ * the key copy and closes the database, which checkpoints the WAL into
+ * the main file. st may be NULL.
+ */
+void herald_store_close(struct herald_store *st);
+
+/* Returns the schema version of the open store, or a negative errno. */
+int herald_store_schema_version(struct herald_store *st);
+
+/*
+ * Returns the SQLite handle, for modules that keep their own prepared
+ * statements. Borrowed: valid until herald_store_close(), loop thread
+ * only, and never to be closed or put in another mode.
+ */
+sqlite3 *herald_store_db(struct herald_store *st);
+
+/*
+ * Transactions. begin opens one (BEGIN IMMEDIATE, so the write lock is
+ * taken at once) or, inside another, a savepoint; commit and rollback end
+ * the innermost. Every store function that writes runs inside the
+ * caller's transaction when one is open, so several calls can be made
+ * atomic together. Return 0 or a negative errno value (-EBUSY when the
+ * lock could not be taken in time); a failed commit rolls back.
+ */
+int herald_store_begin(struct herald_store *st);
+int herald_store_commit(struct herald_store *st);
+void herald_store_rollback(struct herald_store *st);
+
+/*
+ * Proves the store can be written now: writes the time to the meta row
+ * "heartbeat" in a transaction. For the health endpoint. Returns 0, or a
+ * negative errno value (-ENOSPC when the disk is full, -EBUSY, -EROFS,
+ * -EIO) with err saying "cannot write store 'PATH': REASON".
+ */
+int herald_store_check_writable(struct herald_store *st,
+                                struct herald_error *err);
+
+/*
+ * Inserts an account from in (see struct herald_store_account) and sets
+ * *id to its new id. created_at and updated_at are set to now. Returns 0,
+ * -EEXIST when another account that is not removed has the same network
+ * and remote_id, -EINVAL when network or owner_id is missing or the row
+ * breaks a rule of the schema (only a pending or removed account may lack
+ * a remote_id), or another negative errno value.
+ */
+int herald_store_account_create(struct herald_store *st,
+                                const struct herald_store_account *in,
+                                int64_t *id);
+
+/*
+ * Reads account id into *out, which then owns its strings (release with
+ * herald_store_account_clear()). Returns 0, -ENOENT when there is no such
+ * account, or another negative errno value (and *out is cleared).
+ */
+int herald_store_account_get(struct herald_store *st, int64_t id,
+                             struct herald_store_account *out);
+
+/* Frees what herald_store_account_get() put in a and zeroes it. */
+void herald_store_account_clear(struct herald_store_account *a);
+
+/* Returns the store's name of status ("active"), or "unknown". */
+const char *herald_store_account_status_name(enum herald_account_status s);
+
+/*
+ * Parses a status name into *s. Returns 0, or -EINVAL for a name that is
+ * not a status (and *s is untouched).
+ */
+int herald_store_account_status_parse(const char *name,
+                                      enum herald_account_status *s);
+
+/*
+ * Seals every secret of c (access_token, refresh_token, and extra
+ * serialized as JSON; c is borrowed) and writes them for account_id, with
+ * c's access_expires_at and hard_deadline written to the account, in one
+ * transaction that bumps the credentials version. Returns 0, -ENOENT when
+ * the account does not exist, or another negative errno value (nothing
+ * written).
+ */
+int herald_store_credentials_put(struct herald_store *st, int64_t account_id,
+                                 const struct herald_credentials *c);
+
+/*
+ * Reads and decrypts the credentials of account_id into *out, which then
+ * owns them (release with herald_store_credentials_clear()). Returns 0,
+ * -ENOENT when the account has none, -EBADMSG when a value fails to
+ * decrypt (tampered, or moved from another row or field), or another
+ * negative errno value; on failure *out is cleared.
+ */
+int herald_store_credentials_get(struct herald_store *st, int64_t account_id,
+                                 struct herald_store_credentials *out);
+
+/*
+ * Fills view with pointers borrowed from c, for handing to a plugin.
+ * view stays valid as long as c does.
+ */
+void herald_store_credentials_view(const struct herald_store_credentials *c,
+                                   struct herald_credentials *view);
+
+/* Wipes the secrets in c, frees them and zeroes c. c may be NULL. */
+void herald_store_credentials_clear(struct herald_store_credentials *c);
+
+/*
+ * Appends an event to the audit trail, stamped now. type is a short dotted
+ * name ("account.disconnected"); account_id and post_id are 0 when they
+ * do not apply; detail is borrowed and may be NULL, and must hold no
+ * secret. Returns 0 or a negative errno value.
+ */
+int herald_store_event_append(struct herald_store *st, const char *type,
+                              int64_t account_id, int64_t post_id,
+                              const json_t *detail);
+
+/*
+ * Records an authorization attempt under state (the raw OAuth state,
+ * borrowed). Only its SHA-256 is stored, and the verifier is sealed.
+ * Returns 0, -EEXIST if the state was already recorded, -EINVAL when
+ * network, owner_id or expires_at is missing, or another negative errno.
+ */
+int herald_store_auth_put(struct herald_store *st, const char *state,
+                          const struct herald_store_auth *in);
+
+/*
+ * Consumes the attempt recorded under state, exactly once. Returns:
+ *   0          the attempt was unused and unexpired: it is now marked used
+ *              and *out owns its fields (release with
+ *              herald_store_auth_clear());
+ *   -ENOENT    no attempt has this state;
+ *   -EALREADY  it was already used;
+ *   -ESTALE    it has expired;
+ *   -EBADMSG   its verifier fails to decrypt;
+ * or another negative errno value. On any failure nothing is changed and
+ * *out is cleared.
+ */
+int herald_store_auth_take(struct herald_store *st, const char *state,
+                           struct herald_store_auth *out);
+
+/* Wipes the verifier in a, frees the strings and zeroes a. */
+void herald_store_auth_clear(struct herald_store_auth *a);
+
+/*
+ * Deletes authorization attempts that expired before before. Sets *n (if
+ * not NULL) to how many. Returns 0 or a negative errno value.
+ */
+int herald_store_auth_purge(struct herald_store *st, int64_t before,
+                            int64_t *n);
+
+/*
+ * Sets *n to the number of accounts that are not removed. Returns 0 or a
+ * negative errno value.
+ */
+int herald_store_count_accounts(struct herald_store *st, int64_t *n);
+
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs what herald needs to build and test on Debian 12, if missing.
+# Runs as root (or through sudo when it is available).
+set -eu
+
+packages="build-essential cmake pkg-config libev-dev libcurl4-openssl-dev
+libjansson-dev libsqlite3-dev libmicrohttpd-dev libsodium-dev
+clang-format python3 curl ca-certificates sqlite3"
+
+missing=""
+for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+        grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing:$missing"
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing

@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the real `herald` program.
+
+Each test starts the built daemon on a free loopback port with a
+configuration of its own in a temporary directory, talks to it over real
+HTTP, and stops it with SIGTERM. Startup failures are checked by their
+exit status and their one-line message.
+
+Environment (set by ctest): HERALD_BIN (the program), HERALD_FIXTURE_DIR
+(fixture plugins), HERALD_PLANT (the credential-planting tool).
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+HERALD = os.environ["HERALD_BIN"]
+FIXTURES = os.environ["HERALD_FIXTURE_DIR"]
+PLANT = os.environ["HERALD_PLANT"]
+
+API_KEY = "test-api-key-3f9a1c7e5b"
+CLIENT_SECRET = "PLANTED-CLIENT-SECRET-77aa"
+ACCESS_TOKEN = "PLANTED-ACCESS-TOKEN-1234abcd"
+REFRESH_TOKEN = "PLANTED-REFRESH-TOKEN-5678efgh"
+PAGE_TOKEN = "PLANTED-PAGE-TOKEN-9999zzzz"
+
+
+class Env:
+    """A temporary directory holding a config, plugins, store and key."""
+
+    def __init__(self, port=0, plugins=("good",)):
+        self.dir = tempfile.mkdtemp(prefix="herald-e2e-")
+        os.chmod(self.dir, 0o755)
+        self.plugin_dir = os.path.join(self.dir, "plugins")
+        os.mkdir(self.plugin_dir, 0o755)
+        for name in plugins:
+            self.add_plugin(name)
+        os.mkdir(os.path.join(self.dir, "networks"), 0o755)
+        self.config = {
+            "listen_address": "127.0.0.1",
+            "listen_port": port,
+            "store_path": "herald.db",
+            "key_file": "herald.key",
+            "plugin_dir": "plugins",
+            "network_dir": "networks",
+            "api_keys": [{"env": "HERALD_TEST_API_KEY"}],
+            "max_body_bytes": 4096,
+        }
+        self.network("fixture", {
+            "client_id": "fixture-client",
+            "client_secret": {"env": "HERALD_TEST_CLIENT_SECRET"},
+            "redirect_uri": "http://127.0.0.1/v1/oauth/fixture/callback",
+        })
+        self.write_config()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def add_plugin(self, name):
+        dst = os.path.join(self.plugin_dir, name + ".so")
+        shutil.copyfile(os.path.join(FIXTURES, name + ".so"), dst)
+        os.chmod(dst, 0o755)
+
+    def network(self, name, body):
+        with open(self.path("networks/%s.json" % name), "w") as f:
+            json.dump(body, f, indent=2)
+
+    def write_config(self, text=None):
+        with open(self.path("herald.json"), "w") as f:
+            f.write(text if text is not None
+                    else json.dumps(self.config, indent=2))
+
+    def environ(self):
+        env = dict(os.environ)
+        env["HERALD_TEST_API_KEY"] = API_KEY
+        env["HERALD_TEST_CLIENT_SECRET"] = CLIENT_SECRET
+        return env
+
+    def run(self, *args, timeout=30):
+        return subprocess.run([HERALD, *args], cwd=self.dir,
+                              env=self.environ(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Daemon:
+    """A running `herald serve`; its log is collected into self.log."""
+
+    def __init__(self, env, args=None):
+        self.env = env
+        self.logfile = open(env.path("daemon.log"), "w+")
+        cmd = [HERALD, "serve"] + (args if args is not None else
+                                   ["--config", env.path("herald.json")])
+        self.proc = subprocess.Popen(cmd, cwd=env.dir, env=env.environ(),
+                                     stdout=self.logfile,
+                                     stderr=subprocess.STDOUT)
+        self.port = self.wait_listening()
+
+    def wait_listening(self):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            m = re.search(r"listening on \S+:(\d+)\n", self.read_log())
+            if m:
+                return int(m.group(1))
+            if self.proc.poll() is not None:
+                raise AssertionError("daemon exited: " + self.read_log())
+            time.sleep(0.02)
+        raise AssertionError("daemon did not listen: " + self.read_log())
+
+    def read_log(self):
+        with open(self.env.path("daemon.log")) as f:
+            return f.read()
+
+    def request(self, method, path, key=None, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        h = dict(headers or {})
+        if key:
+            h["Authorization"] = "Bearer " + key
+        conn.request(method, path, body=body, headers=h)
+        resp = conn.getresponse()
+        data = resp.read().decode()
+        conn.close()
+        return resp, data
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=20)
+        self.logfile.close()
+        return rc
+
+
+class DaemonTest(unittest.TestCase):
+    def setUp(self):
+        self.env = Env()
+
+    def tearDown(self):
+        self.env.cleanup()
+
+    def test_health_networks_auth_and_clean_stop(self):
+        d = Daemon(self.env)
+        try:
+            resp, body = d.request("GET", "/v1/health")
+            self.assertEqual(resp.status, 200, body)
+            health = json.loads(body)
+            self.assertEqual(health["status"], "ok")
+            self.assertTrue(health["store"]["ok"])
+            self.assertEqual(health["store"]["schema_version"], 1)
+            self.assertEqual(health["plugins"]["loaded"], 1)
+            self.assertEqual(health["plugins"]["enabled"], 1)
+
+            resp, body = d.request("GET", "/v1/networks")
+            self.assertEqual(resp.status, 401)
+            self.assertEqual(json.loads(body)["error"]["code"],
+                             "unauthorized")
+            self.assertEqual(resp.getheader("WWW-Authenticate"), "Bearer")
+            resp, body = d.request("GET", "/v1/networks", key="wrong-key")
+            self.assertEqual(resp.status, 401)
+            resp, body = d.request("GET", "/v1/networks", key=API_KEY[:-1])
+            self.assertEqual(resp.status, 401)
+
+            resp, body = d.request("GET", "/v1/networks", key=API_KEY)
+            self.assertEqual(resp.status, 200, body)
+            nets = json.loads(body)["networks"]
+            self.assertEqual(len(nets), 1)
+            net = nets[0]
+            self.assertEqual(net["name"], "fixture")
+            self.assertEqual(net["display_name"], "Fixture")
+            self.assertEqual(net["abi"], "1.0")
+            self.assertEqual(net["token_model"], "non_expiring")
+            self.assertTrue(net["configured"])
+            self.assertTrue(net["enabled"])
+            self.assertTrue(net["capabilities"]["pkce"])
+            self.assertFalse(net["capabilities"]["lookup"])
+            self.assertEqual(net["content"]["max_text"], 500)
+            self.assertEqual(net["content"]["counting"], "codepoints")
+
+            resp, body = d.request("GET", "/v1/nothing-here", key=API_KEY)
+            self.assertEqual(resp.status, 404)
+            self.assertEqual(json.loads(body)["error"]["code"], "not_found")
+            resp, body = d.request("GET", "/v1/nothing-here")
+            self.assertEqual(resp.status, 401)
+            resp, body = d.request("DELETE", "/v1/networks", key=API_KEY)
+            self.assertEqual(resp.status, 405)
+            self.assertEqual(resp.getheader("Allow"), "GET")
+        finally:
+            rc = d.stop()
+        self.assertEqual(rc, 0)
+        log = d.read_log()
+        self.assertIn("signal 15: no longer accepting requests", log)
+        self.assertIn("stopped cleanly", log)
+
+    def test_limits_and_malformed_requests(self):
+        d = Daemon(self.env)
+        try:
+            resp, body = d.request("POST", "/v1/networks", key=API_KEY,
+                                   body="x" * 5000)
+            self.assertEqual(resp.status, 413)
+            self.assertEqual(json.loads(body)["error"]["code"],
+                             "body_too_large")
+
+            with socket.create_connection(("127.0.0.1", d.port), 5) as s:
+                s.sendall(b"NOT AN HTTP REQUEST\r\n\r\n")
+                reply = s.recv(4096).decode(errors="replace")
+            self.assertRegex(reply, r"^HTTP/1\.[01] 400")
+
+            with socket.create_connection(("127.0.0.1", d.port), 5) as s:
+                s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"
+                          b"X-Big: " + b"a" * 40000 + b"\r\n\r\n")
+                reply = s.recv(4096).decode(errors="replace")
+            self.assertRegex(reply, r"^HTTP/1\.1 4(13|31)")
+
+            resp, body = d.request("GET", "/v1/health")
+            self.assertEqual(resp.status, 200)
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+    def test_secrets_never_leave_the_store(self):
+        # A store with planted credentials, made before the daemon starts.
+        self.assertEqual(self.env.run("keygen", "--out", "herald.key")
+                         .returncode, 0)
+        out = subprocess.run([PLANT, self.env.path("herald.db"),
+                              self.env.path("herald.key"), ACCESS_TOKEN,
+                              REFRESH_TOKEN, PAGE_TOKEN],
+                             capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+        d = Daemon(self.env)
+        try:
+            answers = ""
+            for path in ("/v1/health", "/v1/networks", "/v1/accounts"):
+                for key in (None, API_KEY, "wrong"):
+                    answers += d.request("GET", path, key=key)[1]
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+        with open(self.env.path("herald.db"), "rb") as f:
+            db = f.read()
+        log = d.read_log()
+        for secret in (ACCESS_TOKEN, REFRESH_TOKEN, PAGE_TOKEN,
+                       CLIENT_SECRET, API_KEY):
+            self.assertNotIn(secret.encode(), db)
+            self.assertNotIn(secret, log)
+            self.assertNotIn(secret, answers)
+            self.assertNotIn(secret, out.stdout + out.stderr)
+
+
+class StartupFailureTest(unittest.TestCase):
+    def setUp(self):
+        self.env = Env()
+
+    def tearDown(self):
+        self.env.cleanup()
+
+    def serve_fails(self, expected):
+        r = self.env.run("serve", "--config", self.env.path("herald.json"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        last = r.stderr.strip().splitlines()[-1]
+        self.assertIn(expected, last)
+        self.assertTrue(last.startswith("herald: "), last)
+        return last
+
+    def test_bad_config(self):
+        self.env.write_config('{\n  "listen_port": 8080,\n  "bogus": 1\n}\n')
+        self.serve_fails("herald.json:3:3: unknown key 'bogus'")
+
+    def test_config_syntax_error(self):
+        self.env.write_config('{\n  "listen_port": 80,,\n}\n')
+        self.serve_fails("herald.json:2:")
+
+    def test_port_in_use(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            self.env.config["listen_port"] = port
+            self.env.write_config()
+            self.serve_fails("cannot listen on '127.0.0.1:%d': Address "
+                             "already in use" % port)
+
+    def test_missing_plugin_directory(self):
+        self.env.config["plugin_dir"] = "no-such-dir"
+        self.env.write_config()
+        self.serve_fails("cannot use plugin directory '%s': No such file "
+                         "or directory" % self.env.path("no-such-dir"))
+
+    def test_plugin_directory_writable_by_others(self):
+        os.chmod(self.env.plugin_dir, 0o777)
+        self.serve_fails("plugin directory '%s' is writable by other users "
+                         "(mode 0777)" % self.env.plugin_dir)
+
+    def test_refused_plugin_is_logged_and_skipped(self):
+        self.env.add_plugin("other_major")
+        d = Daemon(self.env)
+        try:
+            resp, body = d.request("GET", "/v1/networks", key=API_KEY)
+            names = [n["name"] for n in json.loads(body)["networks"]]
+            self.assertEqual(names, ["fixture"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertIn("other_major.so' refused: ABI major version 2, this "
+                      "herald runs 1", d.read_log())
+
+    def test_store_not_a_database(self):
+        self.assertEqual(self.env.run("keygen", "--out", "herald.key")
+                         .returncode, 0)
+        with open(self.env.path("herald.db"), "wb") as f:
+            f.write(b"this is not a database" * 100)
+        self.serve_fails("herald.db': file is not a database")
+
+    def test_missing_key_for_existing_store(self):
+        d = Daemon(self.env)
+        self.assertEqual(d.stop(), 0)
+        os.unlink(self.env.path("herald.key"))
+        self.serve_fails("cannot read key file '%s'"
+                         % self.env.path("herald.key"))
+
+    def test_wrong_key(self):
+        d = Daemon(self.env)
+        self.assertEqual(d.stop(), 0)
+        os.unlink(self.env.path("herald.key"))
+        self.assertEqual(self.env.run("keygen", "--out", "herald.key")
+                         .returncode, 0)
+        self.serve_fails("key file does not match store")
+
+    def test_newer_schema(self):
+        d = Daemon(self.env)
+        self.assertEqual(d.stop(), 0)
+        db = sqlite3.connect(self.env.path("herald.db"))
+        db.execute("PRAGMA user_version = 99")
+        db.commit()
+        db.close()
+        self.serve_fails("has schema version 99, newer than this herald")
+
+    def test_bad_network_config(self):
+        self.env.network("fixture", {"client_id": 5})
+        self.serve_fails("fixture.json:2:3: key 'client_id': expected a "
+                         "non-empty string, got 5")
+
+
+class CommandLineTest(unittest.TestCase):
+    def setUp(self):
+        self.env = Env()
+
+    def tearDown(self):
+        self.env.cleanup()
+
+    def test_config_check(self):
+        r = self.env.run("config", "check", "--config",
+                         self.env.path("herald.json"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("is valid: 1 plugin(s) loaded, 1 network(s) "
+                      "configured", r.stdout)
+        self.assertFalse(os.path.exists(self.env.path("herald.db")))
+
+        self.env.write_config('{"listen_port": "http"}')
+        r = self.env.run("config", "check", "--config",
+                         self.env.path("herald.json"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("herald.json:1:2: key 'listen_port': expected an "
+                      "integer", r.stderr)
+
+    def test_usage(self):
+        self.assertEqual(self.env.run().returncode, 2)
+        self.assertEqual(self.env.run("frobnicate").returncode, 2)
+        self.assertEqual(self.env.run("config", "check").returncode, 2)
+        self.assertEqual(self.env.run("serve", "--bogus").returncode, 2)
+        r = self.env.run("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("usage: herald", r.stdout)
+
+    def test_keygen(self):
+        r = self.env.run("keygen", "--out", "k.key")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        mode = stat.S_IMODE(os.stat(self.env.path("k.key")).st_mode)
+        self.assertEqual(mode, 0o600)
+        r = self.env.run("keygen", "--out", "k.key")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("key file 'k.key' already exists", r.stderr)
+
+    def test_embedded_default(self):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", 8080))
+            except OSError:
+                self.skipTest("port 8080 is in use on this machine")
+        d = Daemon(self.env, args=[])
+        try:
+            self.assertEqual(d.port, 8080)
+            resp, body = d.request("GET", "/v1/health")
+            self.assertEqual(resp.status, 200, body)
+            self.assertIn("no API keys configured", d.read_log())
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertTrue(os.path.exists(self.env.path("herald.db")))
+        mode = stat.S_IMODE(os.stat(self.env.path("herald.key")).st_mode)
+        self.assertEqual(mode, 0o600)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
