@@ -688,7 +688,7 @@ static int
 check_string(struct config_doc *doc, const struct config_item *item,
              json_t *given, json_t **value, struct herald_error *err)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc;
 
     if (item->key->secret && json_is_object(given)) {

@@ -36,9 +36,15 @@ herald_error_prefix(struct herald_error *e, const char *fmt, ...)
 
     /* The prefix and ": " go first; the old message fills what is left. */
     if (used + 2 < sizeof(msg)) {
-        memcpy(msg + used, ": ", 3);
+        size_t room = sizeof(msg) - used - 3;
+        size_t old = strnlen(e->msg, sizeof(e->msg));
+
+        memcpy(msg + used, ": ", 2);
         used += 2;
-        strncat(msg + used, e->msg, sizeof(msg) - used - 1);
+        if (old > room)
+            old = room;
+        memcpy(msg + used, e->msg, old);
+        msg[used + old] = '\0';
     }
     memcpy(e->msg, msg, sizeof(msg));
 }

@@ -99,7 +99,7 @@ test_embedded_default(void)
 {
     struct herald_error err = {""};
     struct herald_config *cfg = NULL;
-    char want[PATH_MAX + 64];
+    char want[2 * PATH_MAX + 256];
 
     CHECK(herald_config_load(NULL, &cfg, &err) == 0);
     if (!cfg)
@@ -724,7 +724,7 @@ test_network_errors(const struct herald_config *cfg)
         {"scopes", HERALD_CONF_STRING, 0, 0, NULL, "repeats a common key"},
         {NULL, 0, 0, 0, NULL, NULL},
     };
-    char want[PATH_MAX + 128];
+    char want[2 * PATH_MAX + 256];
     struct herald_error err = {""};
     json_t *out = NULL;
 
