@@ -76,12 +76,14 @@ response_cb(const struct herald_client_response *resp, void *udata)
         .headers = resp->headers,
     };
 
-    op->requests--;
+    /* The request still counts while its callback runs, so a complete()
+     * from inside the callback cannot free the op under our feet. */
     if (!op->completed)
         p->done(op, &out, p->udata);
     else
         HLOG_ACCOUNT(LOG_DEBUG, op->net->plugin->name, op->account_id,
                      op->post_id, "response after completion dropped");
+    op->requests--;
     free(p);
     maybe_free(op);
 }
