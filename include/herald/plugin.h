@@ -317,9 +317,9 @@ struct herald_plugin {
     void (*fini)(void *state);
 
     /*
-     * Builds the URL of the network's login page into *url (new string
-     * from host->strdup-compatible malloc(); the core frees it). Does no
-     * I/O. Returns 0 or a negative errno value.
+     * Builds the URL of the network's login page into *url, a string the
+     * plugin malloc()s and the core free()s. Does no I/O. Returns 0 or a
+     * negative errno value.
      */
     int (*authorize_url)(void *state,
                          const struct herald_authorize_request *req,

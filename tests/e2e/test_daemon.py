@@ -226,6 +226,29 @@ class DaemonTest(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0)
 
+    def test_unwritable_store_is_unhealthy(self):
+        self.env.config["store_busy_timeout_ms"] = 100
+        self.env.write_config()
+        d = Daemon(self.env)
+        try:
+            # Another process holds the store's write lock.
+            db = sqlite3.connect(self.env.path("herald.db"),
+                                 isolation_level=None)
+            db.execute("BEGIN EXCLUSIVE")
+            resp, body = d.request("GET", "/v1/health")
+            self.assertEqual(resp.status, 503, body)
+            health = json.loads(body)
+            self.assertEqual(health["status"], "unhealthy")
+            self.assertFalse(health["store"]["ok"])
+            self.assertIn("locked", health["store"]["error"])
+            db.execute("ROLLBACK")
+            db.close()
+
+            resp, body = d.request("GET", "/v1/health")
+            self.assertEqual(resp.status, 200, body)
+        finally:
+            self.assertEqual(d.stop(), 0)
+
     def test_secrets_never_leave_the_store(self):
         # A store with planted credentials, made before the daemon starts.
         self.assertEqual(self.env.run("keygen", "--out", "herald.key")
