@@ -1,22 +1,17 @@
 /*
- * config.h - the engine configuration and the configuration validator.
+ * config.h - the engine configuration and the networks' files.
  *
  * This module owns the engine's settings (struct herald_config, read once
- * at startup from one JSON file) and the one validator every JSON
- * configuration goes through: the engine file and each network's file,
- * whose keys the core and the network's plugin declare as tables of
- * struct herald_config_key (herald/plugin.h). Called from the main thread
- * at startup, before the loop runs.
+ * at startup from one JSON file) and the keys common to every network's
+ * file, which it loads with the plugin's own keys
+ * (struct herald_config_key, herald/plugin.h). Both kinds of file are
+ * checked by the validator in core/schema.h, whose one-line
+ * "FILE:LINE:COL: ..." errors these functions return. Called from the
+ * main thread at startup, before the loop runs.
  *
- * Every error is one line that points into the file:
- *     FILE:LINE:COL: key 'NAME': what was expected
- *     FILE:LINE:COL: unknown key 'NAME'
- *     FILE:LINE:COL: missing required key 'NAME'
- *     FILE:LINE:COL: invalid JSON: jansson's message
- * Lines and columns are 1-based and count bytes (core/jsonpos.h).
- *
- * Invariant: the value of a key marked secret, and whatever a secret
- * reference resolves to, never appears in an error message.
+ * Invariant: a loaded struct herald_config has every field filled and
+ * every path absolute; its API keys are secrets, never put in a message
+ * and wiped when it is freed.
  */
 #ifndef HERALD_CONFIG_H
 #define HERALD_CONFIG_H
@@ -83,35 +78,6 @@ int herald_config_load(const char *path, struct herald_config **out,
 /* Frees cfg and every string it owns, wiping the API keys first.
  * cfg may be NULL. */
 void herald_config_free(struct herald_config *cfg);
-
-/*
- * Validates a JSON document (text of len bytes, need not end with NUL)
- * against schema, an array of struct herald_config_key ending with a
- * NULL name. file names the document in messages and gives the directory
- * that relative {"file": PATH} references are resolved against.
- *
- * The document must be an object whose keys are all in the schema, with
- * every required key present and every value of its declared type:
- * integers are JSON integers, booleans true or false, URLs strings
- * starting with http:// or https:// and naming a host. A key marked
- * secret may instead hold a reference, {"env": "NAME"} (a set, non-empty
- * environment variable) or {"file": "PATH"} (a file not readable or
- * writable by group or others, whose contents less one trailing newline
- * are the value); references resolve to strings, so they suit string,
- * URL and string-array keys (each element may be one).
- *
- * Returns 0 and stores in *out a new reference to an object holding
- * every schema key that was given or has a default, with references
- * resolved. Returns -EINVAL with err filled (*out untouched) for a syntax
- * error (duplicate keys included), a root that is not an object, an
- * unknown key, a missing required key, a wrong type or a reference that
- * cannot be resolved (a missing secret file included: never -ENOENT),
- * and also for a schema whose default_json does not parse or fit its
- * type; -ENOMEM. Every pointer is borrowed.
- */
-int herald_config_validate(const char *file, const char *text, size_t len,
-                           const struct herald_config_key *schema,
-                           json_t **out, struct herald_error *err);
 
 /*
  * Loads <cfg->network_dir>/<name>.json and validates it against the

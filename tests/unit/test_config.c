@@ -1,6 +1,8 @@
 /*
- * test_config.c - the engine configuration and the validator.
+ * test_config.c - the engine configuration and the networks' files.
  *
+ * The validator underneath has its own tests (test_schema.c); these check
+ * the engine's keys, rules, defaults and paths, and the network files.
  * Every fixture is written by the test into a fresh directory under /tmp,
  * which is also the working directory while the tests run, so the engine
  * file is "config/herald.json" and messages can be compared whole. The
@@ -11,7 +13,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -79,19 +80,6 @@ check_engine_error(const char *text, int want_rc, const char *want)
     CHECK(herald_config_load(ENGINE, &cfg, &err) == want_rc);
     CHECK(cfg == sentinel);
     CHECK_STR(err.msg, want);
-}
-
-/* Same as check_engine_error() with a formatted expected message. */
-static void __attribute__((format(printf, 3, 4)))
-check_engine_errorf(const char *text, int want_rc, const char *fmt, ...)
-{
-    char want[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(want, sizeof(want), fmt, ap);
-    va_end(ap);
-    check_engine_error(text, want_rc, want);
 }
 
 static void
@@ -229,50 +217,6 @@ test_unreadable(void)
 }
 
 static void
-test_syntax_errors(void)
-{
-    check_engine_error("{\n"
-                       "  \"listen_port\": 8080,\n"
-                       "  \"store_path\": \"x.db\"\n"
-                       "  \"key_file\": \"k\"\n"
-                       "}\n",
-                       -EINVAL, ENGINE ":4:12: invalid JSON: '}' expected");
-    check_engine_error("{\n"
-                       "  \"listen_port\": 8080,\n"
-                       "  \"listen_port\": 8081\n"
-                       "}\n",
-                       -EINVAL,
-                       ENGINE ":3:15: invalid JSON: duplicate object key "
-                              "near '\"listen_port\"'");
-    check_engine_error("", -EINVAL,
-                       ENGINE ":1:1: invalid JSON: '[' or '{' expected near "
-                              "end of file");
-    /* Columns count bytes, as jsonpos does: "é" is two. */
-    check_engine_error("{\"\xc3\xa9\": x}", -EINVAL,
-                       ENGINE ":1:8: invalid JSON: invalid token");
-    check_engine_error("\n  [1]", -EINVAL,
-                       ENGINE ":2:3: expected an object at the top level, "
-                              "got an array");
-}
-
-static void
-test_unknown_keys(void)
-{
-    check_engine_error("{\n"
-                       "  \"listen_port\": 8080,\n"
-                       "    \"store_path\": \"x.db\", \"listen_adress\": "
-                       "\"::1\"\n"
-                       "}\n",
-                       -EINVAL, ENGINE ":3:27: unknown key 'listen_adress'");
-    /* The first unknown key in file order is the one reported. */
-    check_engine_error("{\"zz\": 1,\n \"aa\": 2}", -EINVAL,
-                       ENGINE ":1:2: unknown key 'zz'");
-    /* Keys are compared decoded; the position is the raw key's. */
-    check_engine_error("{\"listen_port\": 1, \"list\\u00e9n\": 2}", -EINVAL,
-                       ENGINE ":1:20: unknown key 'list\xc3\xa9n'");
-}
-
-static void
 test_types_and_ranges(void)
 {
     check_engine_error("{\n"
@@ -362,157 +306,6 @@ test_urls(void)
 }
 
 static void
-test_env_references(void)
-{
-    struct herald_config *cfg;
-    const char *text = "{\n"
-                       "  \"api_keys\": [\n"
-                       "    \"first-key\",\n"
-                       "    {\"env\": \"HERALD_TEST_KEY\"}\n"
-                       "  ]\n"
-                       "}\n";
-
-    unsetenv("HERALD_TEST_KEY");
-    check_engine_error(text, -EINVAL,
-                       ENGINE ":4:5: key 'api_keys[1]': environment variable "
-                              "'HERALD_TEST_KEY' is not set");
-    setenv("HERALD_TEST_KEY", "", 1);
-    check_engine_error(text, -EINVAL,
-                       ENGINE ":4:5: key 'api_keys[1]': environment variable "
-                              "'HERALD_TEST_KEY' is empty");
-
-    setenv("HERALD_TEST_KEY", "key-from-env", 1);
-    cfg = load_text(text);
-    if (cfg) {
-        CHECK(cfg->api_key_count == 2);
-        CHECK_STR(cfg->api_keys[0], "first-key");
-        CHECK_STR(cfg->api_keys[1], "key-from-env");
-    }
-    herald_config_free(cfg);
-    unsetenv("HERALD_TEST_KEY");
-}
-
-static void
-test_reference_shapes(void)
-{
-    static const char *const shapes[] = {
-        "{\"api_keys\": [{\"env\": \"A\", \"file\": \"b\"}]}",
-        "{\"api_keys\": [{\"nope\": \"A\"}]}",
-        "{\"api_keys\": [{\"env\": 5}]}",
-        "{\"api_keys\": [{\"env\": \"\"}]}",
-        "{\"api_keys\": [{}]}",
-    };
-
-    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
-        check_engine_error(shapes[i], -EINVAL,
-                           ENGINE ":1:15: key 'api_keys[0]': expected a "
-                                  "secret reference {\"env\": \"NAME\"} or "
-                                  "{\"file\": \"PATH\"}");
-    check_engine_error("{\"api_keys\": [\"a\", [\"b\"]]}", -EINVAL,
-                       ENGINE ":1:20: key 'api_keys[1]': expected a "
-                              "non-empty string or a secret reference, got an "
-                              "array");
-}
-
-static void
-test_file_references(void)
-{
-    struct herald_config *cfg;
-    const char *text = "{\n"
-                       "  \"api_keys\": [{\"file\": \"secret.txt\"},\n"
-                       "               {\"file\": \"keys/two.txt\"}]\n"
-                       "}\n";
-
-    /* Resolved against the config file's directory, not the cwd. */
-    mkdir("config/keys", 0700);
-    write_file("secret.txt", "wrong file\n", 0600);
-    write_file("config/keys/two.txt", "two\n\n", 0600);
-
-    write_file("config/secret.txt", "one\n", 0644);
-    check_engine_errorf(text, -EINVAL,
-                        ENGINE
-                        ":2:16: key 'api_keys[0]': secret file '%s' "
-                        "is accessible by group or others (mode 0644); make "
-                        "it 0600",
-                        abs_path("config/secret.txt"));
-    write_file("config/secret.txt", "one\n", 0604);
-    check_engine_errorf(text, -EINVAL,
-                        ENGINE
-                        ":2:16: key 'api_keys[0]': secret file '%s' "
-                        "is accessible by group or others (mode 0604); make "
-                        "it 0600",
-                        abs_path("config/secret.txt"));
-
-    /* Only one trailing newline is stripped. */
-    write_file("config/secret.txt", "one\n", 0400);
-    cfg = load_text(text);
-    if (cfg) {
-        CHECK_STR(cfg->api_keys[0], "one");
-        CHECK_STR(cfg->api_keys[1], "two\n");
-    }
-    herald_config_free(cfg);
-
-    unlink("config/keys/two.txt");
-    check_engine_errorf(text, -EINVAL,
-                        ENGINE ":3:16: key 'api_keys[1]': cannot read secret "
-                               "file '%s': No such file or directory",
-                        abs_path("config/keys/two.txt"));
-    write_file("config/keys/two.txt", "\n", 0600);
-    check_engine_errorf(text, -EINVAL,
-                        ENGINE ":3:16: key 'api_keys[1]': secret file '%s' "
-                               "is empty",
-                        abs_path("config/keys/two.txt"));
-    check_engine_errorf("{\"api_keys\": [{\"file\": \"keys\"}]}", -EINVAL,
-                        ENGINE ":1:15: key 'api_keys[0]': secret file '%s' "
-                               "is not a regular file",
-                        abs_path("config/keys"));
-}
-
-/* Loads text and checks that the error names the key and hides secret. */
-static void
-check_hidden(const char *text, const char *key, const char *secret)
-{
-    struct herald_error err = {""};
-    struct herald_config *cfg = NULL;
-
-    write_file(ENGINE, text, 0644);
-    CHECK(herald_config_load(ENGINE, &cfg, &err) == -EINVAL);
-    CHECK_CONTAINS(err.msg, key);
-    CHECK(strstr(err.msg, secret) == NULL);
-    if (strstr(err.msg, secret))
-        fprintf(stderr, "  leaked '%s' in: %s\n", secret, err.msg);
-}
-
-static void
-test_secrets_hidden(void)
-{
-    check_engine_error("{\"api_keys\": [\"ok\", 987654]}", -EINVAL,
-                       ENGINE ":1:21: key 'api_keys[1]': expected a "
-                              "non-empty string or a secret reference, got an "
-                              "integer");
-    check_hidden("{\"api_keys\": [\"ok\", 987654]}", "api_keys[1]", "987654");
-    check_hidden("{\"api_keys\": [\"\"]}", "api_keys[0]", "\"\"");
-    check_hidden("{\"api_keys\": [true]}", "api_keys[0]", "true");
-
-    /* jansson would quote the token it stopped at: a secret here. */
-    check_engine_error("{\"api_keys\": [\"s3cr3t\\q\"]}", -EINVAL,
-                       ENGINE ":1:23: invalid JSON: invalid escape");
-    check_hidden("{\"api_keys\": [s3cr3t]}", "invalid JSON", "s3cr3t");
-    check_hidden("{\"api_keys\": [\"s3cr3t\n\"]}", "invalid JSON", "s3cr3t");
-    check_hidden("{\"api_keys\": [\"s3cr3t\" \"x\"]}", "invalid JSON",
-                 "s3cr3t");
-
-    /* A secret file whose contents are refused is not quoted. */
-    write_file("config/bad.txt", "s3cr3t\xff\n", 0600);
-    check_hidden("{\"api_keys\": [{\"file\": \"bad.txt\"}]}", "api_keys[0]",
-                 "s3cr3t");
-    check_engine_errorf("{\"api_keys\": [{\"file\": \"bad.txt\"}]}", -EINVAL,
-                        ENGINE ":1:15: key 'api_keys[0]': secret file '%s' "
-                               "is not UTF-8 text",
-                        abs_path("config/bad.txt"));
-}
-
-static void
 test_example_file(void)
 {
     const char *source = getenv("HERALD_SOURCE_DIR");
@@ -547,104 +340,6 @@ test_example_file(void)
     snprintf(path, sizeof(path), "%s/config/../data/herald.db", source);
     CHECK_STR(cfg->store_path, path);
     herald_config_free(cfg);
-}
-
-static const struct herald_config_key generic_schema[] = {
-    {"name", HERALD_CONF_STRING, 1, 0, NULL, "required string"},
-    {"count", HERALD_CONF_INTEGER, 0, 0, "3", "integer with a default"},
-    {"flag", HERALD_CONF_BOOLEAN, 0, 0, "false", "boolean"},
-    {"home", HERALD_CONF_URL, 0, 1, NULL, "secret URL"},
-    {"tags", HERALD_CONF_STRING_ARRAY, 0, 0, "[\"a\"]", "list"},
-    {"note", HERALD_CONF_STRING, 0, 0, NULL, "optional, no default"},
-    {NULL, 0, 0, 0, NULL, NULL},
-};
-
-/* Validates text against generic_schema; expects rc and message want. */
-static void
-check_generic_error(const char *text, const char *want)
-{
-    json_t *sentinel = json_object();
-    json_t *out = sentinel;
-    struct herald_error err = {""};
-
-    CHECK(herald_config_validate("g.json", text, strlen(text), generic_schema,
-                                 &out, &err) == -EINVAL);
-    CHECK(out == sentinel);
-    CHECK_STR(err.msg, want);
-    json_decref(sentinel);
-}
-
-static void
-test_generic_validate(void)
-{
-    const char *text = "{\"name\": \"n\", \"flag\": true}";
-    struct herald_error err = {""};
-    json_t *out = NULL;
-
-    CHECK(herald_config_validate("g.json", text, strlen(text), generic_schema,
-                                 &out, &err) == 0);
-    CHECK(json_object_size(out) == 4);
-    CHECK_STR(json_string_value(json_object_get(out, "name")), "n");
-    CHECK(json_integer_value(json_object_get(out, "count")) == 3);
-    CHECK(json_is_true(json_object_get(out, "flag")));
-    CHECK_STR(
-        json_string_value(json_array_get(json_object_get(out, "tags"), 0)),
-        "a");
-    CHECK(json_object_get(out, "home") == NULL);
-    json_decref(out);
-
-    check_generic_error("{}", "g.json:1:1: missing required key 'name'");
-    check_generic_error("{\"name\": \"n\", \"count\": \"3\"}",
-                        "g.json:1:15: key 'count': expected an integer, got "
-                        "\"3\"");
-    check_generic_error("{\"name\": \"n\", \"flag\": 1}",
-                        "g.json:1:15: key 'flag': expected true or false, got "
-                        "1");
-    check_generic_error(
-        "{\"name\": \"n\", \"tags\": [\"x\", 2]}",
-        "g.json:1:29: key 'tags[1]': expected a string, got 2");
-    check_generic_error("{\"name\": {\"env\": \"HOME\"}}",
-                        "g.json:1:2: key 'name': expected a string, got an "
-                        "object");
-
-    /* A resolved secret that breaks a rule is not quoted either. */
-    setenv("HERALD_TEST_HOME", "leaky-value", 1);
-    check_generic_error("{\"name\": \"n\", \"home\": {\"env\": "
-                        "\"HERALD_TEST_HOME\"}}",
-                        "g.json:1:15: key 'home': expected an http:// or "
-                        "https:// URL or a secret reference");
-    setenv("HERALD_TEST_HOME", "https://home.example", 1);
-    text = "{\"name\": \"n\", \"home\": {\"env\": \"HERALD_TEST_HOME\"}}";
-    out = NULL;
-    CHECK(herald_config_validate("g.json", text, strlen(text), generic_schema,
-                                 &out, &err) == 0);
-    CHECK_STR(json_string_value(json_object_get(out, "home")),
-              "https://home.example");
-    json_decref(out);
-    unsetenv("HERALD_TEST_HOME");
-}
-
-static void
-test_missing_at_nested_root(void)
-{
-    check_generic_error("\n\n   {\n  \"count\": 1\n}",
-                        "g.json:3:4: missing required key 'name'");
-}
-
-static void
-test_bad_schema(void)
-{
-    static const struct herald_config_key schema[] = {
-        {"n", HERALD_CONF_INTEGER, 0, 0, "\"x\"", "default of a wrong type"},
-        {NULL, 0, 0, 0, NULL, NULL},
-    };
-    struct herald_error err = {""};
-    json_t *out = NULL;
-
-    CHECK(herald_config_validate("s.json", "{}", 2, schema, &out, &err) ==
-          -EINVAL);
-    CHECK_STR(err.msg, "schema key 'n': default \"x\" does not fit its type");
-    CHECK(out == NULL);
 }
 
 static const struct herald_config_key demo_schema[] = {
@@ -892,19 +587,10 @@ main(void)
     test_every_key();
     test_defaults_in_file();
     test_unreadable();
-    test_syntax_errors();
-    test_unknown_keys();
     test_types_and_ranges();
     test_choices();
     test_urls();
-    test_env_references();
-    test_reference_shapes();
-    test_file_references();
-    test_secrets_hidden();
     test_example_file();
-    test_generic_validate();
-    test_missing_at_nested_root();
-    test_bad_schema();
     test_networks();
     test_allocation_failures();
 
