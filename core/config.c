@@ -105,6 +105,10 @@ static const struct herald_config_key engine_schema[] = {
      "seconds a request may take in all"},
     {"max_connections", HERALD_CONF_INTEGER, 0, 0, "256",
      "most connections served at once"},
+    {"return_urls", HERALD_CONF_STRING_ARRAY, 0, 0, "[]",
+     "URL prefixes a connect may ask to return the person to"},
+    {"account_check_interval_s", HERALD_CONF_INTEGER, 0, 0, "86400",
+     "idle seconds before an account's access is checked"},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -124,6 +128,11 @@ static const struct herald_schema_rule engine_rules[] = {
     {.name = "connection_timeout_s", .ranged = 1, .min = 1, .max = UINT_MAX},
     {.name = "request_deadline_s", .ranged = 1, .min = 1, .max = UINT_MAX},
     {.name = "max_connections", .ranged = 1, .min = 1, .max = UINT_MAX},
+    {.name = "return_urls", .nonempty = 1},
+    {.name = "account_check_interval_s",
+     .ranged = 1,
+     .min = 60,
+     .max = UINT_MAX},
     {.name = NULL},
 };
 
@@ -195,20 +204,20 @@ make_public_url(struct herald_config *cfg, const char *given)
     return cfg->public_url ? 0 : -ENOMEM;
 }
 
-/* Copies the resolved API keys out of their array. */
+/* Copies an array of strings into a NULL-ended list and its count. */
 static int
-copy_api_keys(struct herald_config *cfg, const json_t *keys)
+copy_strings(const json_t *array, char ***list, size_t *count)
 {
-    size_t count = json_array_size(keys);
+    size_t n = json_array_size(array);
 
-    cfg->api_keys = calloc(count + 1, sizeof(*cfg->api_keys));
-    if (!cfg->api_keys)
+    *list = calloc(n + 1, sizeof(**list));
+    if (!*list)
         return -ENOMEM;
-    for (size_t i = 0; i < count; i++) {
-        cfg->api_keys[i] = strdup(json_string_value(json_array_get(keys, i)));
-        if (!cfg->api_keys[i])
+    for (size_t i = 0; i < n; i++) {
+        (*list)[i] = strdup(json_string_value(json_array_get(array, i)));
+        if (!(*list)[i])
             return -ENOMEM;
-        cfg->api_key_count++;
+        (*count)++;
     }
     return 0;
 }
@@ -248,7 +257,11 @@ engine_strings(struct herald_config *cfg, const json_t *root)
     if (rc == 0)
         rc = make_public_url(cfg, get_string(root, "public_url"));
     if (rc == 0)
-        rc = copy_api_keys(cfg, json_object_get(root, "api_keys"));
+        rc = copy_strings(json_object_get(root, "api_keys"), &cfg->api_keys,
+                          &cfg->api_key_count);
+    if (rc == 0)
+        rc = copy_strings(json_object_get(root, "return_urls"),
+                          &cfg->return_urls, &cfg->return_url_count);
     return rc;
 }
 
@@ -267,6 +280,8 @@ engine_numbers(struct herald_config *cfg, const json_t *root)
     cfg->request_deadline_s =
         (unsigned)get_integer(root, "request_deadline_s");
     cfg->max_connections = (unsigned)get_integer(root, "max_connections");
+    cfg->account_check_interval_s =
+        (unsigned)get_integer(root, "account_check_interval_s");
 }
 
 /* Sets the log level; its name was checked against level_names. */
@@ -361,6 +376,9 @@ herald_config_free(struct herald_config *cfg)
     for (size_t i = 0; i < cfg->api_key_count; i++)
         free_secret(cfg->api_keys[i]);
     free(cfg->api_keys);
+    for (size_t i = 0; i < cfg->return_url_count; i++)
+        free(cfg->return_urls[i]);
+    free(cfg->return_urls);
     free(cfg->source);
     free(cfg->listen_address);
     free(cfg->public_url);

@@ -51,6 +51,9 @@ struct herald_config {
     unsigned connection_timeout_s; /* 30 default */
     unsigned request_deadline_s;   /* 60 default */
     unsigned max_connections;      /* 256 default */
+    char **return_urls;            /* allowed return URL prefixes, then NULL */
+    size_t return_url_count;
+    unsigned account_check_interval_s; /* 86400 default, >= 60 */
 };
 
 /*
