@@ -9,6 +9,12 @@
  * secret (tokens, plugin extras, PKCE verifiers) is sealed with the key
  * and bound to its row and field before it reaches SQLite.
  *
+ * This header is the store's whole public interface. Its sections are
+ * implemented by store.c (opening, transactions, writability),
+ * migrations.c (the schema), accounts.c (accounts and credentials),
+ * authorizations.c (authorization attempts) and events.c (the audit
+ * trail), which share store_private.h and nothing else.
+ *
  * Calling context: a struct herald_store belongs to the loop thread.
  * Every function here runs there, one at a time; none may be called from
  * another thread. Each write is committed before the function returns.
@@ -28,78 +34,13 @@
 #include "error.h"
 #include "herald/plugin.h"
 
+/* The connection: store.c, and the schema: migrations.c */
+
 /* The schema version this herald writes and understands. */
 #define HERALD_STORE_SCHEMA_VERSION 1
 
 /* An open store. Opaque. */
 struct herald_store;
-
-/* The states of an account; product.md draws the lifecycle. */
-enum herald_account_status {
-    HERALD_ACCOUNT_PENDING = 0,
-    HERALD_ACCOUNT_ACTIVE = 1,
-    HERALD_ACCOUNT_DEGRADED = 2,
-    HERALD_ACCOUNT_DISCONNECTED = 3,
-    HERALD_ACCOUNT_REMOVED = 4,
-};
-
-/*
- * One row of the accounts table. Given to herald_store_account_create(),
- * every pointer is borrowed and id, created_at and updated_at are
- * ignored. Filled by herald_store_account_get(), the struct owns its
- * strings and its targets reference; herald_store_account_clear() frees
- * them. Optional strings are NULL when absent.
- */
-struct herald_store_account {
-    int64_t id;
-    const char *network;   /* plugin name, "linkedin" */
-    const char *remote_id; /* identity id on the network; NULL if pending */
-    const char *username;
-    const char *display_name;
-    const char *owner_id; /* the calling app's id of the person */
-    const char *owner_email;
-    enum herald_account_status status;
-    const char *status_reason; /* why the last transition happened */
-    json_t *targets;           /* array of posting targets, or NULL */
-    int64_t connected_at;
-    int64_t access_expires_at;
-    int64_t hard_deadline;      /* refresh-token or long-lived token end */
-    int64_t reconnect_deadline; /* reauthorize by then to keep history */
-    int64_t last_ok_at;         /* last successful call to the network */
-    int64_t created_at;
-    int64_t updated_at;
-};
-
-/*
- * An account's decrypted credentials, owning its strings and its extra
- * reference. Free with herald_store_credentials_clear(), which wipes the
- * secrets first. Never log or copy anything out of it but into a request.
- */
-struct herald_store_credentials {
-    char *access_token;  /* NULL when none is stored */
-    char *refresh_token; /* NULL when the network gave none */
-    json_t *extra;       /* plugin-private secrets, or NULL */
-    int64_t access_expires_at;
-    int64_t hard_deadline;
-    int64_t version; /* 1 after the first write, bumped by each one */
-};
-
-/*
- * One authorization attempt: what the OAuth callback needs to finish it.
- * Given to herald_store_auth_put(), pointers are borrowed and created_at
- * of 0 means now. Filled by herald_store_auth_take(), the struct owns its
- * strings; herald_store_auth_clear() wipes the verifier and frees them.
- */
-struct herald_store_auth {
-    const char *network;
-    const char *owner_id;
-    const char *owner_email; /* may be NULL */
-    int64_t account_id;      /* account to reauthorize; 0 for a new one */
-    const char *return_url;  /* where to send the person after; or NULL */
-    const char *verifier;    /* PKCE verifier (secret), or NULL */
-    int64_t created_at;
-    int64_t expires_at; /* the attempt is refused from this time on */
-};
 
 /*
  * Opens (creating if needed, with mode 0600) the store at path,
@@ -160,6 +101,58 @@ void herald_store_rollback(struct herald_store *st);
 int herald_store_check_writable(struct herald_store *st,
                                 struct herald_error *err);
 
+/* Accounts and their credentials: accounts.c */
+
+/* The states of an account; product.md draws the lifecycle. */
+enum herald_account_status {
+    HERALD_ACCOUNT_PENDING = 0,
+    HERALD_ACCOUNT_ACTIVE = 1,
+    HERALD_ACCOUNT_DEGRADED = 2,
+    HERALD_ACCOUNT_DISCONNECTED = 3,
+    HERALD_ACCOUNT_REMOVED = 4,
+};
+
+/*
+ * One row of the accounts table. Given to herald_store_account_create(),
+ * every pointer is borrowed and id, created_at and updated_at are
+ * ignored. Filled by herald_store_account_get(), the struct owns its
+ * strings and its targets reference; herald_store_account_clear() frees
+ * them. Optional strings are NULL when absent.
+ */
+struct herald_store_account {
+    int64_t id;
+    const char *network;   /* plugin name, "linkedin" */
+    const char *remote_id; /* identity id on the network; NULL if pending */
+    const char *username;
+    const char *display_name;
+    const char *owner_id; /* the calling app's id of the person */
+    const char *owner_email;
+    enum herald_account_status status;
+    const char *status_reason; /* why the last transition happened */
+    json_t *targets;           /* array of posting targets, or NULL */
+    int64_t connected_at;
+    int64_t access_expires_at;
+    int64_t hard_deadline;      /* refresh-token or long-lived token end */
+    int64_t reconnect_deadline; /* reauthorize by then to keep history */
+    int64_t last_ok_at;         /* last successful call to the network */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/*
+ * An account's decrypted credentials, owning its strings and its extra
+ * reference. Free with herald_store_credentials_clear(), which wipes the
+ * secrets first. Never log or copy anything out of it but into a request.
+ */
+struct herald_store_credentials {
+    char *access_token;  /* NULL when none is stored */
+    char *refresh_token; /* NULL when the network gave none */
+    json_t *extra;       /* plugin-private secrets, or NULL */
+    int64_t access_expires_at;
+    int64_t hard_deadline;
+    int64_t version; /* 1 after the first write, bumped by each one */
+};
+
 /*
  * Inserts an account from in (see struct herald_store_account) and sets
  * *id to its new id. created_at and updated_at are set to now. Returns 0,
@@ -194,6 +187,12 @@ int herald_store_account_status_parse(const char *name,
                                       enum herald_account_status *s);
 
 /*
+ * Sets *n to the number of accounts that are not removed. Returns 0 or a
+ * negative errno value.
+ */
+int herald_store_count_accounts(struct herald_store *st, int64_t *n);
+
+/*
  * Seals every secret of c (access_token, refresh_token, and extra
  * serialized as JSON; c is borrowed) and writes them for account_id, with
  * c's access_expires_at and hard_deadline written to the account, in one
@@ -203,6 +202,21 @@ int herald_store_account_status_parse(const char *name,
  */
 int herald_store_credentials_put(struct herald_store *st, int64_t account_id,
                                  const struct herald_credentials *c);
+
+/*
+ * Same as herald_store_credentials_put(), but only when the credentials
+ * version stored for account_id is expected_version (0: the account has
+ * none yet): a compare-and-swap, so that of two refreshes that read the
+ * same version only the first one's tokens are kept. Returns 0 (the
+ * version is now expected_version + 1), -ESTALE when the stored version
+ * is another (nothing written), -ENOENT when the account does not exist,
+ * -EINVAL when expected_version is negative, or another negative errno
+ * value (nothing written).
+ */
+int herald_store_credentials_put_if(struct herald_store *st,
+                                    int64_t account_id,
+                                    int64_t expected_version,
+                                    const struct herald_credentials *c);
 
 /*
  * Reads and decrypts the credentials of account_id into *out, which then
@@ -224,15 +238,24 @@ void herald_store_credentials_view(const struct herald_store_credentials *c,
 /* Wipes the secrets in c, frees them and zeroes c. c may be NULL. */
 void herald_store_credentials_clear(struct herald_store_credentials *c);
 
+/* Authorization attempts: authorizations.c */
+
 /*
- * Appends an event to the audit trail, stamped now. type is a short dotted
- * name ("account.disconnected"); account_id and post_id are 0 when they
- * do not apply; detail is borrowed and may be NULL, and must hold no
- * secret. Returns 0 or a negative errno value.
+ * One authorization attempt: what the OAuth callback needs to finish it.
+ * Given to herald_store_auth_put(), pointers are borrowed and created_at
+ * of 0 means now. Filled by herald_store_auth_take(), the struct owns its
+ * strings; herald_store_auth_clear() wipes the verifier and frees them.
  */
-int herald_store_event_append(struct herald_store *st, const char *type,
-                              int64_t account_id, int64_t post_id,
-                              const json_t *detail);
+struct herald_store_auth {
+    const char *network;
+    const char *owner_id;
+    const char *owner_email; /* may be NULL */
+    int64_t account_id;      /* account to reauthorize; 0 for a new one */
+    const char *return_url;  /* where to send the person after; or NULL */
+    const char *verifier;    /* PKCE verifier (secret), or NULL */
+    int64_t created_at;
+    int64_t expires_at; /* the attempt is refused from this time on */
+};
 
 /*
  * Records an authorization attempt under state (the raw OAuth state,
@@ -268,10 +291,16 @@ void herald_store_auth_clear(struct herald_store_auth *a);
 int herald_store_auth_purge(struct herald_store *st, int64_t before,
                             int64_t *n);
 
+/* The audit trail: events.c */
+
 /*
- * Sets *n to the number of accounts that are not removed. Returns 0 or a
- * negative errno value.
+ * Appends an event to the audit trail, stamped now. type is a short dotted
+ * name ("account.disconnected"); account_id and post_id are 0 when they
+ * do not apply; detail is borrowed and may be NULL, and must hold no
+ * secret. Returns 0 or a negative errno value.
  */
-int herald_store_count_accounts(struct herald_store *st, int64_t *n);
+int herald_store_event_append(struct herald_store *st, const char *type,
+                              int64_t account_id, int64_t post_id,
+                              const json_t *detail);
 
 #endif

@@ -1,12 +1,14 @@
 /*
- * test_store.c - the SQLite store: opening, migrations, refusals, and the
- * reads and writes of accounts, credentials, authorization attempts and
- * events.
+ * test_store.c - the store's connection and schema: opening a fresh
+ * store, the files it refuses, the key check, nested transactions, and
+ * the proof that no secret reaches the database files or the log in the
+ * clear.
  *
- * Every store lives in a private directory under /tmp. Where the store
- * must notice tampering, the test changes the file behind its back with
- * raw SQL through herald_store_db(). The planted-token test proves that
- * no secret reaches the database files in the clear.
+ * Every store lives in the fixture's private directory under /tmp
+ * (store_fixture.h). The planted-token test writes through accounts.c
+ * and authorizations.c on purpose: it checks the store's invariant as a
+ * whole, in the files SQLite actually writes. The rows themselves are
+ * tested in test_accounts.c, test_authorizations.c and test_events.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,84 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "check.h"
-#include "crypto.h"
-#include "store.h"
 #include "log.h"
-
-static char dir[] = "/tmp/herald-store-XXXXXX";
-static struct herald_key key;
-static struct herald_key other_key;
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-path_in_dir(char *out, size_t len, const char *name)
-{
-    snprintf(out, len, "%s/%s", dir, name);
-}
-
-/* Opens a store that must open; exits when it does not. */
-static struct herald_store *
-open_ok(const char *path, const char *sync)
-{
-    struct herald_error err = {""};
-    struct herald_store *st = NULL;
-
-    if (herald_store_open(path, sync, 1000, &key, &st, &err) != 0) {
-        fprintf(stderr, "cannot open test store: %s\n", err.msg);
-        exit(2);
-    }
-    return st;
-}
-
-/* Runs a one-row integer query on the store's own connection. */
-static int64_t
-sql_int(struct herald_store *st, const char *sql)
-{
-    sqlite3_stmt *s = NULL;
-    int64_t v = -1;
-
-    if (sqlite3_prepare_v2(herald_store_db(st), sql, -1, &s, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
-static int
-sql_exec(struct herald_store *st, const char *sql)
-{
-    return sqlite3_exec(herald_store_db(st), sql, NULL, NULL, NULL);
-}
-
-static int64_t
-make_account(struct herald_store *st, const char *network,
-             const char *remote_id)
-{
-    struct herald_store_account a = {0};
-    int64_t id = 0;
-
-    a.network = network;
-    a.remote_id = remote_id;
-    a.owner_id = "owner-1";
-    a.status = HERALD_ACCOUNT_ACTIVE;
-    CHECK(herald_store_account_create(st, &a, &id) == 0);
-    return id;
-}
+#include "store_fixture.h"
 
 static void
 test_fresh_store(void)
@@ -218,306 +149,6 @@ test_wrong_key(void)
     CHECK(sql_int(st, "SELECT count(*) FROM meta WHERE key = 'key_check'") ==
           1);
     herald_store_close(st);
-}
-
-static void
-test_accounts(struct herald_store *st)
-{
-    struct herald_store_account in = {0};
-    struct herald_store_account out;
-    int64_t id = 0;
-    int64_t dup = 0;
-    int64_t n = 0;
-
-    in.network = "linkedin";
-    in.remote_id = "urn:li:person:42";
-    in.username = "ada";
-    in.display_name = "Ada Lovelace";
-    in.owner_id = "owner-7";
-    in.owner_email = "ada@example.org";
-    in.status = HERALD_ACCOUNT_ACTIVE;
-    in.status_reason = "authorized";
-    in.targets = json_pack("[{s:s}]", "id", "page-1");
-    in.connected_at = 1700000000000;
-    in.hard_deadline = 1731536000000;
-    CHECK(herald_store_account_create(st, &in, &id) == 0);
-    CHECK(id > 0);
-
-    CHECK(herald_store_account_get(st, id, &out) == 0);
-    CHECK(out.id == id);
-    CHECK_STR(out.network, "linkedin");
-    CHECK_STR(out.remote_id, "urn:li:person:42");
-    CHECK_STR(out.display_name, "Ada Lovelace");
-    CHECK_STR(out.owner_email, "ada@example.org");
-    CHECK(out.status == HERALD_ACCOUNT_ACTIVE);
-    CHECK_STR(out.status_reason, "authorized");
-    CHECK(json_equal(out.targets, in.targets));
-    CHECK(out.connected_at == 1700000000000);
-    CHECK(out.hard_deadline == 1731536000000);
-    CHECK(out.access_expires_at == 0 && out.reconnect_deadline == 0);
-    CHECK(out.created_at > 0 && out.updated_at == out.created_at);
-    herald_store_account_clear(&out);
-    CHECK(out.network == NULL);
-
-    /* One live account per identity; a removed one frees it. */
-    CHECK(herald_store_account_create(st, &in, &dup) == -EEXIST);
-    CHECK(sql_exec(st, "UPDATE accounts SET status = 'removed'") == SQLITE_OK);
-    CHECK(herald_store_account_create(st, &in, &dup) == 0);
-    CHECK(dup > id);
-    CHECK(herald_store_count_accounts(st, &n) == 0 && n == 1);
-
-    CHECK(herald_store_account_get(st, 99999, &out) == -ENOENT);
-    in.remote_id = NULL; /* only a pending account may lack one */
-    CHECK(herald_store_account_create(st, &in, &dup) == -EINVAL);
-    in.owner_id = NULL;
-    CHECK(herald_store_account_create(st, &in, &dup) == -EINVAL);
-    json_decref(in.targets);
-
-    CHECK_STR(herald_store_account_status_name(HERALD_ACCOUNT_DISCONNECTED),
-              "disconnected");
-    {
-        enum herald_account_status s = HERALD_ACCOUNT_PENDING;
-
-        CHECK(herald_store_account_status_parse("degraded", &s) == 0);
-        CHECK(s == HERALD_ACCOUNT_DEGRADED);
-        CHECK(herald_store_account_status_parse("gone", &s) == -EINVAL);
-    }
-}
-
-static void
-test_credentials(struct herald_store *st)
-{
-    struct herald_credentials in = {0};
-    struct herald_store_credentials out;
-    struct herald_store_account acc;
-    int64_t id = make_account(st, "x", "credentials-1");
-
-    CHECK(herald_store_credentials_get(st, id, &out) == -ENOENT);
-
-    in.access_token = "access-1";
-    in.refresh_token = "refresh-1";
-    in.access_expires_at = 1800000000000;
-    in.hard_deadline = 1900000000000;
-    in.extra = json_pack("{s:s}", "page", "page-token");
-    CHECK(herald_store_credentials_put(st, id, &in) == 0);
-    json_decref(in.extra);
-
-    CHECK(herald_store_credentials_get(st, id, &out) == 0);
-    CHECK_STR(out.access_token, "access-1");
-    CHECK_STR(out.refresh_token, "refresh-1");
-    CHECK_STR(json_string_value(json_object_get(out.extra, "page")),
-              "page-token");
-    CHECK(out.access_expires_at == 1800000000000);
-    CHECK(out.hard_deadline == 1900000000000);
-    CHECK(out.version == 1);
-    herald_store_credentials_clear(&out);
-    CHECK(out.access_token == NULL && out.extra == NULL);
-
-    CHECK(herald_store_account_get(st, id, &acc) == 0);
-    CHECK(acc.access_expires_at == 1800000000000);
-    CHECK(acc.hard_deadline == 1900000000000);
-    herald_store_account_clear(&acc);
-
-    /* A rotation: new values, no refresh token, version bumped. */
-    in.access_token = "access-2";
-    in.refresh_token = NULL;
-    in.extra = NULL;
-    in.hard_deadline = 0;
-    CHECK(herald_store_credentials_put(st, id, &in) == 0);
-    CHECK(herald_store_credentials_get(st, id, &out) == 0);
-    CHECK_STR(out.access_token, "access-2");
-    CHECK(out.refresh_token == NULL && out.extra == NULL);
-    CHECK(out.hard_deadline == 0);
-    CHECK(out.version == 2);
-    {
-        struct herald_credentials view;
-
-        herald_store_credentials_view(&out, &view);
-        CHECK(view.access_token == out.access_token);
-        CHECK(view.access_expires_at == 1800000000000);
-    }
-    herald_store_credentials_clear(&out);
-
-    CHECK(herald_store_credentials_put(st, 99999, &in) == -ENOENT);
-    CHECK(sql_int(st, "SELECT count(*) FROM credentials"
-                      " WHERE account_id = 99999") == 0);
-}
-
-static void
-test_credentials_moved(struct herald_store *st)
-{
-    struct herald_credentials in = {0};
-    struct herald_store_credentials out;
-    int64_t a = make_account(st, "x", "moved-a");
-    int64_t b = make_account(st, "x", "moved-b");
-    char sql[256];
-
-    in.access_token = "token-a";
-    in.refresh_token = "refresh-a";
-    CHECK(herald_store_credentials_put(st, a, &in) == 0);
-    in.access_token = "token-b";
-    in.refresh_token = "refresh-b";
-    CHECK(herald_store_credentials_put(st, b, &in) == 0);
-
-    /* A's row copied onto B's. */
-    snprintf(sql, sizeof(sql),
-             "UPDATE credentials SET access_token = (SELECT access_token"
-             " FROM credentials WHERE account_id = %lld),"
-             " refresh_token = (SELECT refresh_token FROM credentials"
-             " WHERE account_id = %lld) WHERE account_id = %lld",
-             (long long)a, (long long)a, (long long)b);
-    CHECK(sql_exec(st, sql) == SQLITE_OK);
-    CHECK(herald_store_credentials_get(st, b, &out) == -EBADMSG);
-    CHECK(out.access_token == NULL && out.refresh_token == NULL);
-
-    /* A's refresh token moved into its access token field. */
-    snprintf(sql, sizeof(sql),
-             "UPDATE credentials SET access_token = refresh_token"
-             " WHERE account_id = %lld",
-             (long long)a);
-    CHECK(sql_exec(st, sql) == SQLITE_OK);
-    CHECK(herald_store_credentials_get(st, a, &out) == -EBADMSG);
-}
-
-/* Reads the access token blob of account id, flips one bit, writes it. */
-static void
-flip_access_token(struct herald_store *st, int64_t id)
-{
-    sqlite3 *db = herald_store_db(st);
-    sqlite3_stmt *s = NULL;
-    unsigned char blob[256];
-    int len = 0;
-
-    CHECK(sqlite3_prepare_v2(db,
-                             "SELECT access_token FROM credentials"
-                             " WHERE account_id = ?1",
-                             -1, &s, NULL) == SQLITE_OK);
-    sqlite3_bind_int64(s, 1, id);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        len = sqlite3_column_bytes(s, 0);
-        if (len > (int)sizeof(blob))
-            len = 0;
-        memcpy(blob, sqlite3_column_blob(s, 0), (size_t)len);
-    }
-    sqlite3_finalize(s);
-    CHECK(len > HERALD_CRYPTO_OVERHEAD);
-    blob[len / 2] ^= 0x40;
-
-    CHECK(sqlite3_prepare_v2(db,
-                             "UPDATE credentials SET access_token = ?1"
-                             " WHERE account_id = ?2",
-                             -1, &s, NULL) == SQLITE_OK);
-    sqlite3_bind_blob(s, 1, blob, len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, id);
-    CHECK(sqlite3_step(s) == SQLITE_DONE);
-    sqlite3_finalize(s);
-}
-
-static void
-test_credentials_tampered(struct herald_store *st)
-{
-    struct herald_credentials in = {0};
-    struct herald_store_credentials out;
-    int64_t id = make_account(st, "x", "tampered");
-
-    in.access_token = "token-t";
-    CHECK(herald_store_credentials_put(st, id, &in) == 0);
-    CHECK(herald_store_credentials_get(st, id, &out) == 0);
-    herald_store_credentials_clear(&out);
-
-    flip_access_token(st, id);
-    CHECK(herald_store_credentials_get(st, id, &out) == -EBADMSG);
-    CHECK(out.access_token == NULL);
-}
-
-static void
-test_auth(struct herald_store *st)
-{
-    struct herald_store_auth in = {0};
-    struct herald_store_auth out;
-    int64_t acc = make_account(st, "x", "auth-1");
-    int64_t n = 0;
-    char h3[65];
-    char h4[65];
-    char sql[512];
-
-    in.network = "x";
-    in.owner_id = "owner-9";
-    in.owner_email = "o9@example.org";
-    in.account_id = acc;
-    in.return_url = "https://app.example/back";
-    in.verifier = "verifier-abc";
-    in.expires_at = now_ms() + 600000;
-    CHECK(herald_store_auth_put(st, "state-1", &in) == 0);
-    CHECK(herald_store_auth_put(st, "state-1", &in) == -EEXIST);
-    CHECK(sql_int(st, "SELECT count(*) FROM auth_attempts"
-                      " WHERE state_hash = 'state-1'") == 0);
-
-    CHECK(herald_store_auth_take(st, "state-1", &out) == 0);
-    CHECK_STR(out.network, "x");
-    CHECK_STR(out.owner_id, "owner-9");
-    CHECK_STR(out.owner_email, "o9@example.org");
-    CHECK(out.account_id == acc);
-    CHECK_STR(out.return_url, "https://app.example/back");
-    CHECK_STR(out.verifier, "verifier-abc");
-    CHECK(out.expires_at == in.expires_at && out.created_at > 0);
-    herald_store_auth_clear(&out);
-
-    CHECK(herald_store_auth_take(st, "state-1", &out) == -EALREADY);
-    CHECK(out.network == NULL);
-    CHECK(herald_store_auth_take(st, "state-unknown", &out) == -ENOENT);
-
-    /* Expired: refused, and left unused. */
-    in.account_id = 0;
-    in.verifier = NULL;
-    in.expires_at = now_ms() - 1000;
-    CHECK(herald_store_auth_put(st, "state-2", &in) == 0);
-    CHECK(herald_store_auth_take(st, "state-2", &out) == -ESTALE);
-    CHECK(herald_store_auth_take(st, "state-2", &out) == -ESTALE);
-    CHECK(sql_int(st, "SELECT count(*) FROM auth_attempts"
-                      " WHERE used_at IS NULL") == 1);
-
-    /* A verifier moved to another attempt does not open. */
-    in.verifier = "verifier-def";
-    in.expires_at = now_ms() + 600000;
-    CHECK(herald_store_auth_put(st, "state-3", &in) == 0);
-    in.verifier = "verifier-ghi";
-    CHECK(herald_store_auth_put(st, "state-4", &in) == 0);
-    herald_crypto_sha256_hex("state-3", h3);
-    herald_crypto_sha256_hex("state-4", h4);
-    snprintf(sql, sizeof(sql),
-             "UPDATE auth_attempts SET verifier = (SELECT verifier FROM"
-             " auth_attempts WHERE state_hash = '%s') WHERE state_hash = '%s'",
-             h4, h3);
-    CHECK(sql_exec(st, sql) == SQLITE_OK);
-    CHECK(herald_store_auth_take(st, "state-3", &out) == -EBADMSG);
-    CHECK(sql_int(st, "SELECT count(*) FROM auth_attempts"
-                      " WHERE used_at IS NULL") == 3);
-
-    CHECK(herald_store_auth_purge(st, now_ms(), &n) == 0);
-    CHECK(n == 1);
-    CHECK(herald_store_auth_take(st, "state-2", &out) == -ENOENT);
-}
-
-static void
-test_events(struct herald_store *st)
-{
-    json_t *detail = json_pack("{s:s}", "reason", "revoked");
-    int64_t before = sql_int(st, "SELECT count(*) FROM events");
-
-    CHECK(herald_store_event_append(st, "account.disconnected", 5, 0,
-                                    detail) == 0);
-    CHECK(herald_store_event_append(st, "post.published", 5, 9, NULL) == 0);
-    CHECK(herald_store_event_append(st, NULL, 0, 0, NULL) == -EINVAL);
-    json_decref(detail);
-
-    CHECK(sql_int(st, "SELECT count(*) FROM events") == before + 2);
-    CHECK(sql_int(st, "SELECT count(*) FROM events WHERE type ="
-                      " 'account.disconnected' AND account_id = 5 AND"
-                      " post_id IS NULL AND json_extract(detail,"
-                      " '$.reason') = 'revoked'") == 1);
-    CHECK(sql_int(st, "SELECT count(*) FROM events WHERE post_id = 9"
-                      " AND detail IS NULL AND at > 0") == 1);
 }
 
 static void
@@ -683,22 +314,10 @@ test_planted_logged(void)
 int
 main(void)
 {
-    struct herald_error err = {""};
     struct herald_store *st;
     char path[256];
-    char cmd[512];
 
-    if (herald_crypto_init() != 0 || !mkdtemp(dir)) {
-        fprintf(stderr, "cannot set up the test\n");
-        return 2;
-    }
-    path_in_dir(path, sizeof(path), "test.key");
-    if (herald_key_generate_file(path, &err) != 0 ||
-        herald_key_load(path, &key, &err) != 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 2;
-    }
-    herald_crypto_random(other_key.bytes, sizeof(other_key.bytes));
+    fixture_setup();
 
     test_fresh_store();
     test_refusals();
@@ -706,19 +325,11 @@ main(void)
 
     path_in_dir(path, sizeof(path), "rows.db");
     st = open_ok(path, NULL);
-    test_accounts(st);
-    test_credentials(st);
-    test_credentials_moved(st);
-    test_credentials_tampered(st);
-    test_auth(st);
-    test_events(st);
     test_transactions(st);
     herald_store_close(st);
 
     test_planted_logged();
 
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove '%s'\n", dir);
+    fixture_teardown();
     return check_done();
 }

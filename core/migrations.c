@@ -1,0 +1,263 @@
+/*
+ * migrations.c - the store's schema, as an ordered list of migrations,
+ * and the code that checks a file's version and applies what it lacks.
+ *
+ * Migration N takes a store from schema version N - 1 to N in one
+ * transaction that ends by setting PRAGMA user_version, so a store is
+ * always at exactly one version. store.c calls store_schema_check()
+ * before it writes anything to a file it opens, then
+ * store_schema_migrate() once the connection is configured.
+ *
+ * Invariant: a released migration is never edited. A change to the
+ * schema is a new entry at the end of the list and a new
+ * HERALD_STORE_SCHEMA_VERSION; a file with a newer version than this
+ * herald knows is refused, never read or written.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "store_private.h"
+
+#define APPLICATION_ID 1213353028 /* "HRLD": marks the file as herald's */
+
+/* The pragma that stamps it; the first migration ends with it. */
+#define SET_APPLICATION_ID                                                    \
+    "PRAGMA application_id = " HERALD_STR(APPLICATION_ID) ";"
+
+/*
+ * Conventions the later modules keep:
+ *   - times are INTEGER milliseconds since the epoch, NULL when unknown;
+ *   - posts.next_attempt_at is set while a post waits for a time
+ *     (scheduled: its schedule; retrying: its retry) and NULL otherwise,
+ *     so the partial index posts_due holds only waiting posts;
+ *   - accounts are never deleted, only marked removed, so that posts and
+ *     the audit trail keep pointing at them; a removed account's identity
+ *     may connect again as a new account;
+ *   - events have no foreign keys: the audit trail outlives any row.
+ */
+static const char *const migrations[] = {
+    /* 1: the first schema. */
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value ANY"
+    ") STRICT;"
+
+    "CREATE TABLE accounts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  network TEXT NOT NULL,"
+    "  remote_id TEXT,"
+    "  username TEXT,"
+    "  display_name TEXT,"
+    "  owner_id TEXT NOT NULL,"
+    "  owner_email TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN"
+    "    ('pending', 'active', 'degraded', 'disconnected', 'removed')),"
+    "  status_reason TEXT,"
+    "  targets TEXT CHECK (targets IS NULL OR json_valid(targets)),"
+    "  connected_at INTEGER,"
+    "  access_expires_at INTEGER,"
+    "  hard_deadline INTEGER,"
+    "  reconnect_deadline INTEGER,"
+    "  last_ok_at INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  CHECK (remote_id IS NOT NULL OR status IN ('pending', 'removed'))"
+    ") STRICT;"
+    "CREATE UNIQUE INDEX accounts_identity ON accounts (network, remote_id)"
+    "  WHERE status <> 'removed';"
+    "CREATE INDEX accounts_owner ON accounts (owner_id, network);"
+
+    "CREATE TABLE credentials ("
+    "  account_id INTEGER PRIMARY KEY"
+    "    REFERENCES accounts (id) ON DELETE CASCADE,"
+    "  access_token BLOB,"
+    "  refresh_token BLOB,"
+    "  extra BLOB,"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;"
+
+    "CREATE TABLE auth_attempts ("
+    "  state_hash TEXT PRIMARY KEY,"
+    "  network TEXT NOT NULL,"
+    "  owner_id TEXT NOT NULL,"
+    "  owner_email TEXT,"
+    "  account_id INTEGER REFERENCES accounts (id) ON DELETE CASCADE,"
+    "  return_url TEXT,"
+    "  verifier BLOB,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX auth_attempts_expiry ON auth_attempts (expires_at);"
+
+    "CREATE TABLE posts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  owner_id TEXT NOT NULL,"
+    "  account_id INTEGER NOT NULL REFERENCES accounts (id),"
+    "  target TEXT,"
+    "  text TEXT NOT NULL DEFAULT '',"
+    "  link TEXT,"
+    "  media TEXT CHECK (media IS NULL OR json_valid(media)),"
+    "  scheduled_at INTEGER NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN"
+    "    ('scheduled', 'queued', 'publishing', 'published', 'retrying',"
+    "     'blocked', 'failed', 'canceled', 'expired', 'unknown')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER,"
+    "  remote_id TEXT,"
+    "  remote_url TEXT,"
+    "  reason TEXT,"
+    "  idempotency_key TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX posts_due ON posts (status, next_attempt_at)"
+    "  WHERE next_attempt_at IS NOT NULL;"
+    "CREATE INDEX posts_account ON posts (account_id, status, scheduled_at);"
+    "CREATE INDEX posts_owner ON posts (owner_id, id);"
+
+    "CREATE TABLE attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  post_id INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,"
+    "  operation TEXT NOT NULL DEFAULT 'publish'"
+    "    CHECK (operation IN ('publish', 'lookup')),"
+    "  started_at INTEGER NOT NULL,"
+    "  ended_at INTEGER,"
+    "  outcome TEXT,"
+    "  http_status INTEGER,"
+    "  message TEXT,"
+    "  checkpoint TEXT CHECK (checkpoint IS NULL OR json_valid(checkpoint))"
+    ") STRICT;"
+    "CREATE INDEX attempts_post ON attempts (post_id, id);"
+    "CREATE INDEX attempts_open ON attempts (post_id)"
+    "  WHERE ended_at IS NULL;"
+
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  account_id INTEGER,"
+    "  post_id INTEGER,"
+    "  detail TEXT CHECK (detail IS NULL OR json_valid(detail))"
+    ") STRICT;"
+    "CREATE INDEX events_account ON events (account_id, id)"
+    "  WHERE account_id IS NOT NULL;"
+    "CREATE INDEX events_post ON events (post_id, id)"
+    "  WHERE post_id IS NOT NULL;"
+
+    /* api_key_id names the caller's API key, never holds its secret. */
+    "CREATE TABLE idempotency ("
+    "  api_key_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  body_hash TEXT NOT NULL,"
+    "  http_status INTEGER NOT NULL,"
+    "  response TEXT NOT NULL CHECK (json_valid(response)),"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (api_key_id, key)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX idempotency_created ON idempotency (created_at);"
+
+    SET_APPLICATION_ID "PRAGMA user_version = 1;",
+};
+
+#define MIGRATION_COUNT (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+                   HERALD_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+int
+store_schema_check(struct herald_store *st, int64_t *version,
+                   struct herald_error *err)
+{
+    int64_t app_id = 0;
+    int64_t objects = 0;
+    int rc;
+
+    rc = store_query_int(st, "PRAGMA user_version", version);
+    if (rc == 0)
+        rc = store_query_int(st, "PRAGMA application_id", &app_id);
+    if (rc == 0)
+        rc = store_query_int(st, "SELECT count(*) FROM sqlite_master",
+                             &objects);
+    if (rc < 0) {
+        herald_error_set(err, "cannot open store '%s': %s", st->path,
+                         store_reason(st, rc));
+        return rc;
+    }
+
+    if (*version > HERALD_STORE_SCHEMA_VERSION) {
+        herald_error_set(err,
+                         "store '%s' has schema version %" PRId64
+                         ", newer than this herald (%d); upgrade herald",
+                         st->path, *version, HERALD_STORE_SCHEMA_VERSION);
+        return -ENOTSUP;
+    }
+    if (*version == 0 ? objects != 0 : app_id != APPLICATION_ID) {
+        herald_error_set(err,
+                         "cannot open store '%s': the database belongs to "
+                         "another program",
+                         st->path);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Runs migration from + 1 unless another process ran it meanwhile. */
+static int
+apply_migration(struct herald_store *st, int from)
+{
+    int64_t version = 0;
+    int rc = herald_store_begin(st);
+
+    if (rc < 0)
+        return rc;
+    rc = store_query_int(st, "PRAGMA user_version", &version);
+    if (rc == 0 && version == from) {
+        rc = store_exec(st, migrations[from], "migrate");
+        if (rc == 0)
+            rc = store_query_int(st, "PRAGMA user_version", &version);
+        if (rc == 0 && version != from + 1) {
+            snprintf(st->last_error, sizeof(st->last_error),
+                     "migration %d left schema version %" PRId64, from + 1,
+                     version);
+            rc = -EPROTO;
+        }
+    }
+    return store_tx_finish(st, rc);
+}
+
+int
+store_schema_migrate(struct herald_store *st, int64_t version,
+                     struct herald_error *err)
+{
+    int rc = 0;
+
+    for (int v = (int)version; v < MIGRATION_COUNT; v++) {
+        rc = apply_migration(st, v);
+        if (rc < 0) {
+            herald_error_set(err,
+                             "cannot migrate store '%s' to schema version "
+                             "%d: %s",
+                             st->path, v + 1, store_reason(st, rc));
+            break;
+        }
+        HLOG(LOG_NOTICE, STORE_SUBSYSTEM,
+             "store '%s' migrated to schema version %d", st->path, v + 1);
+    }
+    return rc;
+}
+
+int
+herald_store_schema_version(struct herald_store *st)
+{
+    int64_t version = 0;
+    int rc = store_query_int(st, "PRAGMA user_version", &version);
+
+    return rc < 0 ? rc : (int)version;
+}
