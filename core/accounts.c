@@ -1,33 +1,22 @@
 /*
- * accounts.c - the store's accounts and their credentials: the rows of
- * the accounts table and the sealed tokens of the credentials table.
+ * accounts.c - the store's accounts: the rows of the accounts table, who
+ * owns each, its status and deadlines, and the keeper's plan for it.
  *
- * Its callers are the parts of the core that connect, show and refresh
- * accounts: they create and read accounts, read credentials to hand a
- * plugin, and write the tokens a network returns.
- * An account row carries the expiry and hard deadline of its tokens, so
- * writing credentials updates both tables in one transaction and bumps
- * the credentials version, which herald_store_credentials_put_if()
- * compares to make a refresh single-flight.
+ * Its callers are the parts of the core that connect, show, keep and
+ * remove accounts. The tokens of an account live in credentials.c.
  *
- * Invariant: a token reaches SQLite only sealed, with associated data
- * "herald:credentials:ACCOUNT:FIELD" (ad_credentials()), so a value moved
- * to another account or field fails to decrypt instead of being used;
- * plain copies are wiped before they are freed.
+ * Invariant: an account is never deleted, only marked removed (its
+ * credentials erased in the same transaction), so posts and the audit
+ * trail keep pointing at it.
  */
 #include "store.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "store_private.h"
-
-/* expected_version of put_credentials() that matches any version. */
-#define ANY_VERSION (-1)
 
 static const char *const status_names[] = {
     [HERALD_ACCOUNT_PENDING] = "pending",
@@ -38,15 +27,6 @@ static const char *const status_names[] = {
 };
 
 #define STATUS_COUNT (sizeof(status_names) / sizeof(status_names[0]))
-
-/* The credential fields, in the order of their columns. */
-static const char *const cred_fields[] = {
-    "access_token",
-    "refresh_token",
-    "extra",
-};
-
-#define CRED_FIELDS (sizeof(cred_fields) / sizeof(cred_fields[0]))
 
 /* Accounts */
 
@@ -103,9 +83,10 @@ herald_store_account_create(struct herald_store *st,
         "INSERT INTO accounts (network, remote_id, username, display_name,"
         " owner_id, owner_email, status, status_reason, targets,"
         " connected_at, access_expires_at, hard_deadline,"
-        " reconnect_deadline, last_ok_at, created_at, updated_at)"
+        " reconnect_deadline, last_ok_at, created_at, updated_at,"
+        " status_changed_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, ?15, ?15)";
+        " ?14, ?15, ?15, ?15)";
     char *targets = NULL;
     sqlite3_stmt *s = NULL;
     int rc;
@@ -126,6 +107,14 @@ herald_store_account_create(struct herald_store *st,
     free(targets);
     return rc;
 }
+
+/* The columns read_account() reads, in its order. */
+#define ACCOUNT_COLUMNS                                                       \
+    "id, network, remote_id, username, display_name, owner_id,"               \
+    " owner_email, status, status_reason, targets, connected_at,"             \
+    " access_expires_at, hard_deadline, reconnect_deadline, last_ok_at,"      \
+    " created_at, updated_at, status_changed_at, next_action_at, failures,"   \
+    " renewing_since"
 
 static int
 read_account(sqlite3_stmt *s, struct herald_store_account *a)
@@ -150,6 +139,10 @@ read_account(sqlite3_stmt *s, struct herald_store_account *a)
     a->last_ok_at = sqlite3_column_int64(s, 14);
     a->created_at = sqlite3_column_int64(s, 15);
     a->updated_at = sqlite3_column_int64(s, 16);
+    a->status_changed_at = sqlite3_column_int64(s, 17);
+    a->next_action_at = sqlite3_column_int64(s, 18);
+    a->failures = sqlite3_column_int64(s, 19);
+    a->renewing_since = sqlite3_column_int64(s, 20);
 
     if (rc == 0 && herald_store_account_status_parse(status, &a->status) < 0)
         rc = -EIO;
@@ -162,10 +155,7 @@ herald_store_account_get(struct herald_store *st, int64_t id,
                          struct herald_store_account *out)
 {
     static const char sql[] =
-        "SELECT id, network, remote_id, username, display_name, owner_id,"
-        " owner_email, status, status_reason, targets, connected_at,"
-        " access_expires_at, hard_deadline, reconnect_deadline, last_ok_at,"
-        " created_at, updated_at FROM accounts WHERE id = ?1";
+        "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?1";
     sqlite3_stmt *s;
     int code = SQLITE_OK;
     int rc;
@@ -224,244 +214,334 @@ herald_store_count_accounts(struct herald_store *st, int64_t *n)
     return rc;
 }
 
-/* Credentials */
-
-static void
-ad_credentials(char *ad, size_t len, int64_t account_id, const char *field)
-{
-    snprintf(ad, len, "herald:credentials:%" PRId64 ":%s", account_id, field);
-}
-
+/* Reads the one account row query s finds into *out. */
 static int
-seal_field(struct herald_store *st, int64_t account_id, const char *field,
-           const char *plain, struct sealed *out)
+read_one(struct herald_store *st, sqlite3_stmt *s, int code,
+         struct herald_store_account *out, const char *what)
 {
-    char ad[STORE_AD_MAX];
+    int rc = store_row(st, s, code, what);
 
-    if (!plain)
-        return 0;
-    ad_credentials(ad, sizeof(ad), account_id, field);
-    return herald_crypto_seal(&st->key, ad, plain, strlen(plain), &out->p,
-                              &out->n);
-}
-
-/* Seals each secret of c into out[], in the order of cred_fields. */
-static int
-seal_credentials(struct herald_store *st, int64_t account_id,
-                 const struct herald_credentials *c, struct sealed *out)
-{
-    char *extra = NULL;
-    int rc = store_dump_json(c->extra, &extra);
-    const char *plain[CRED_FIELDS] = {c->access_token, c->refresh_token,
-                                      extra};
-
-    for (size_t i = 0; rc == 0 && i < CRED_FIELDS; i++)
-        rc = seal_field(st, account_id, cred_fields[i], plain[i], &out[i]);
-
-    store_wipe_str(extra);
-    return rc;
-}
-
-/*
- * Returns 0 when the credentials version of account_id is expected (0
- * when it has none yet), -ESTALE when it is another, -ENOENT when there
- * is no such account, or another negative errno value.
- */
-static int
-expect_version(struct herald_store *st, int64_t account_id, int64_t expected)
-{
-    static const char sql[] =
-        "SELECT c.version FROM accounts AS a LEFT JOIN credentials AS c"
-        " ON c.account_id = a.id WHERE a.id = ?1";
-    sqlite3_stmt *s;
-    int code = SQLITE_OK;
-    int rc = store_stmt(st, STMT_CREDENTIALS_VERSION, sql, &s);
-
-    if (rc < 0)
-        return rc;
-    store_bind_int(s, 1, account_id, &code);
-    rc = store_row(st, s, code, "read credentials");
     if (rc == 0)
         rc = -ENOENT;
     if (rc == 1)
-        rc = sqlite3_column_int64(s, 0) == expected ? 0 : -ESTALE;
+        rc = read_account(s, out);
     store_stmt_done(s);
-    return rc;
-}
-
-static int
-set_expiry(struct herald_store *st, int64_t account_id,
-           const struct herald_credentials *c, int64_t now)
-{
-    static const char sql[] =
-        "UPDATE accounts SET access_expires_at = ?2, hard_deadline = ?3,"
-        " updated_at = ?4 WHERE id = ?1";
-    sqlite3_stmt *s;
-    int code = SQLITE_OK;
-    int rc = store_stmt(st, STMT_ACCOUNT_SET_EXPIRY, sql, &s);
-
     if (rc < 0)
-        return rc;
-    store_bind_int(s, 1, account_id, &code);
-    store_bind_opt(s, 2, c->access_expires_at, &code);
-    store_bind_opt(s, 3, c->hard_deadline, &code);
-    store_bind_int(s, 4, now, &code);
-    rc = store_run(st, s, code, "update an account");
-    if (rc == 0 && sqlite3_changes(st->db) == 0)
-        rc = -ENOENT;
+        herald_store_account_clear(out);
     return rc;
 }
 
-static int
-write_credentials(struct herald_store *st, int64_t account_id,
-                  const struct sealed *v, int64_t now)
+int
+herald_store_account_find(struct herald_store *st, const char *network,
+                          const char *remote_id,
+                          struct herald_store_account *out)
 {
     static const char sql[] =
-        "INSERT INTO credentials (account_id, access_token, refresh_token,"
-        " extra, version, updated_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)"
-        " ON CONFLICT (account_id) DO UPDATE SET access_token = ?2,"
-        " refresh_token = ?3, extra = ?4, version = version + 1,"
-        " updated_at = ?5";
-    sqlite3_stmt *s;
-    int code = SQLITE_OK;
-    int rc = store_stmt(st, STMT_CREDENTIALS_PUT, sql, &s);
-
-    if (rc < 0)
-        return rc;
-    store_bind_int(s, 1, account_id, &code);
-    for (size_t i = 0; i < CRED_FIELDS; i++)
-        store_bind_sealed(s, 2 + (int)i, &v[i], &code);
-    store_bind_int(s, 5, now, &code);
-    return store_run(st, s, code, "write credentials");
-}
-
-/*
- * Seals c and writes it for account_id in one transaction, when the
- * stored version is expected (any version for ANY_VERSION).
- */
-static int
-put_credentials(struct herald_store *st, int64_t account_id, int64_t expected,
-                const struct herald_credentials *c)
-{
-    struct sealed sealed[CRED_FIELDS] = {{NULL, 0}};
-    int64_t now = store_now_ms();
-    int rc;
-
-    /* Sealed before the transaction, so the write lock is held briefly. */
-    rc = seal_credentials(st, account_id, c, sealed);
-    if (rc == 0)
-        rc = herald_store_begin(st);
-    if (rc == 0) {
-        if (expected != ANY_VERSION)
-            rc = expect_version(st, account_id, expected);
-        if (rc == 0)
-            rc = set_expiry(st, account_id, c, now);
-        if (rc == 0)
-            rc = write_credentials(st, account_id, sealed, now);
-        rc = store_tx_finish(st, rc);
-    }
-
-    for (size_t i = 0; i < CRED_FIELDS; i++)
-        free(sealed[i].p);
-    return rc;
-}
-
-int
-herald_store_credentials_put(struct herald_store *st, int64_t account_id,
-                             const struct herald_credentials *c)
-{
-    return put_credentials(st, account_id, ANY_VERSION, c);
-}
-
-int
-herald_store_credentials_put_if(struct herald_store *st, int64_t account_id,
-                                int64_t expected_version,
-                                const struct herald_credentials *c)
-{
-    if (expected_version < 0)
-        return -EINVAL;
-    return put_credentials(st, account_id, expected_version, c);
-}
-
-static int
-read_credentials(struct herald_store *st, sqlite3_stmt *s, int64_t id,
-                 struct herald_store_credentials *out)
-{
-    char *plain[CRED_FIELDS] = {NULL, NULL, NULL};
-    char ad[STORE_AD_MAX];
-    int rc = 0;
-
-    for (size_t i = 0; rc == 0 && i < CRED_FIELDS; i++) {
-        ad_credentials(ad, sizeof(ad), id, cred_fields[i]);
-        rc = store_col_sealed(st, s, (int)i, ad, &plain[i]);
-    }
-    out->access_token = plain[0];
-    out->refresh_token = plain[1];
-    if (rc == 0 && plain[2]) {
-        out->extra = json_loads(plain[2], 0, NULL);
-        rc = out->extra ? 0 : -EBADMSG;
-    }
-    store_wipe_str(plain[2]);
-
-    out->version = sqlite3_column_int64(s, 3);
-    out->access_expires_at = sqlite3_column_int64(s, 4);
-    out->hard_deadline = sqlite3_column_int64(s, 5);
-    return rc;
-}
-
-int
-herald_store_credentials_get(struct herald_store *st, int64_t account_id,
-                             struct herald_store_credentials *out)
-{
-    static const char sql[] =
-        "SELECT c.access_token, c.refresh_token, c.extra, c.version,"
-        " a.access_expires_at, a.hard_deadline FROM credentials AS c"
-        " JOIN accounts AS a ON a.id = c.account_id"
-        " WHERE c.account_id = ?1";
+        "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE network = ?1"
+        " AND remote_id = ?2 AND status <> 'removed'";
     sqlite3_stmt *s;
     int code = SQLITE_OK;
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = store_stmt(st, STMT_CREDENTIALS_GET, sql, &s);
+    rc = store_stmt(st, STMT_ACCOUNT_FIND, sql, &s);
     if (rc < 0)
         return rc;
-    store_bind_int(s, 1, account_id, &code);
-    rc = store_row(st, s, code, "read credentials");
-    if (rc == 0)
-        rc = -ENOENT;
-    if (rc == 1)
-        rc = read_credentials(st, s, account_id, out);
-    store_stmt_done(s);
+    store_bind_text(s, 1, network, &code);
+    store_bind_text(s, 2, remote_id, &code);
+    return read_one(st, s, code, out, "find an account");
+}
 
-    if (rc == -EBADMSG)
-        HLOG_ACCOUNT(LOG_ERR, STORE_SUBSYSTEM, account_id, 0,
-                     "credentials in store '%s' fail to decrypt: altered "
-                     "or moved from another account",
-                     st->path);
-    if (rc < 0)
-        herald_store_credentials_clear(out);
+/* Runs an UPDATE of one account; -ENOENT when it changed no row. */
+static int
+update_one(struct herald_store *st, sqlite3_stmt *s, int code,
+           const char *what)
+{
+    int rc = store_run(st, s, code, what);
+
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        rc = -ENOENT;
     return rc;
 }
 
-void
-herald_store_credentials_view(const struct herald_store_credentials *c,
-                              struct herald_credentials *view)
+int
+herald_store_account_reconnect(struct herald_store *st, int64_t id,
+                               const struct herald_store_account *in)
 {
-    view->access_token = c->access_token;
-    view->refresh_token = c->refresh_token;
-    view->access_expires_at = c->access_expires_at;
-    view->hard_deadline = c->hard_deadline;
-    view->extra = c->extra;
+    static const char sql[] =
+        "UPDATE accounts SET username = ?2, display_name = ?3,"
+        " owner_email = coalesce(?4, owner_email), targets = ?5,"
+        " connected_at = ?6, last_ok_at = ?7, status = 'active',"
+        " status_reason = NULL, reconnect_deadline = NULL, failures = 0,"
+        " renewing_since = NULL, status_changed_at = ?8, updated_at = ?8"
+        " WHERE id = ?1 AND status <> 'removed'";
+    char *targets = NULL;
+    sqlite3_stmt *s = NULL;
+    int code = SQLITE_OK;
+    int rc;
+
+    rc = store_dump_json(in->targets, &targets);
+    if (rc == 0)
+        rc = store_stmt(st, STMT_ACCOUNT_RECONNECT, sql, &s);
+    if (rc == 0) {
+        store_bind_int(s, 1, id, &code);
+        store_bind_text(s, 2, in->username, &code);
+        store_bind_text(s, 3, in->display_name, &code);
+        store_bind_text(s, 4, in->owner_email, &code);
+        store_bind_text(s, 5, targets, &code);
+        store_bind_opt(s, 6, in->connected_at, &code);
+        store_bind_opt(s, 7, in->last_ok_at, &code);
+        store_bind_int(s, 8, store_now_ms(), &code);
+        rc = update_one(st, s, code, "reconnect an account");
+    }
+    free(targets);
+    return rc;
 }
 
-void
-herald_store_credentials_clear(struct herald_store_credentials *c)
+int
+herald_store_account_list(struct herald_store *st,
+                          const struct herald_store_account_filter *f,
+                          struct herald_store_account *out, size_t max,
+                          size_t *n)
 {
-    if (!c)
-        return;
-    store_wipe_str(c->access_token);
-    store_wipe_str(c->refresh_token);
-    json_decref(c->extra);
-    memset(c, 0, sizeof(*c));
+    static const char sql[] =
+        "SELECT " ACCOUNT_COLUMNS " FROM accounts"
+        " WHERE (?1 IS NULL OR owner_id = ?1)"
+        " AND (?2 IS NULL OR network = ?2)"
+        " AND (?3 IS NULL AND status <> 'removed' OR status = ?3)"
+        " AND id > ?4 ORDER BY id LIMIT ?5";
+    const char *status = f->status >= 0
+                             ? herald_store_account_status_name(
+                                   (enum herald_account_status)f->status)
+                             : NULL;
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc;
+
+    *n = 0;
+    rc = store_stmt(st, STMT_ACCOUNT_LIST, sql, &s);
+    if (rc < 0)
+        return rc;
+    store_bind_text(s, 1, f->owner_id, &code);
+    store_bind_text(s, 2, f->network, &code);
+    store_bind_text(s, 3, status, &code);
+    store_bind_int(s, 4, f->after_id, &code);
+    store_bind_int(s, 5, (int64_t)max, &code);
+    while (*n < max && (rc = store_row(st, s, code, "list accounts")) == 1) {
+        memset(&out[*n], 0, sizeof(out[*n]));
+        rc = read_account(s, &out[*n]);
+        (*n)++;
+        if (rc < 0)
+            break;
+    }
+    store_stmt_done(s);
+    if (rc < 0) {
+        for (size_t i = 0; i < *n; i++)
+            herald_store_account_clear(&out[i]);
+        *n = 0;
+        return rc;
+    }
+    return 0;
+}
+
+int
+herald_store_account_set_status(struct herald_store *st, int64_t id,
+                                enum herald_account_status status,
+                                const char *reason, int64_t now,
+                                int64_t reconnect_deadline)
+{
+    static const char sql[] =
+        "UPDATE accounts SET status = ?2, status_reason = ?3,"
+        " status_changed_at = ?4, updated_at = ?4,"
+        " reconnect_deadline = ?5 WHERE id = ?1";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc;
+
+    if ((unsigned)status >= STATUS_COUNT)
+        return -EINVAL;
+    rc = store_stmt(st, STMT_ACCOUNT_STATUS, sql, &s);
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, id, &code);
+    store_bind_text(s, 2, herald_store_account_status_name(status), &code);
+    store_bind_text(s, 3, reason, &code);
+    store_bind_int(s, 4, now, &code);
+    store_bind_opt(s, 5, reconnect_deadline, &code);
+    return update_one(st, s, code, "change an account's status");
+}
+
+int
+herald_store_account_remove(struct herald_store *st, int64_t id)
+{
+    static const char sql[] =
+        "UPDATE accounts SET status = 'removed', status_reason = 'removed',"
+        " next_action_at = NULL, renewing_since = NULL,"
+        " status_changed_at = ?2, updated_at = ?2 WHERE id = ?1";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc;
+
+    rc = herald_store_begin(st);
+    if (rc < 0)
+        return rc;
+    rc = store_stmt(st, STMT_ACCOUNT_REMOVE, sql, &s);
+    if (rc == 0) {
+        store_bind_int(s, 1, id, &code);
+        store_bind_int(s, 2, store_now_ms(), &code);
+        rc = update_one(st, s, code, "remove an account");
+    }
+    if (rc == 0)
+        rc = store_credentials_erase(st, id);
+    if (rc == 0)
+        rc = herald_store_event_append(st, "account.removed", id, 0, NULL);
+    return store_tx_finish(st, rc);
+}
+
+/* Sets one nullable time column of an account (the statement's ?2). */
+static int
+set_time(struct herald_store *st, enum store_stmt id_stmt, const char *sql,
+         int64_t id, int64_t v, const char *what)
+{
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, id_stmt, sql, &s);
+
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, id, &code);
+    store_bind_opt(s, 2, v, &code);
+    return store_run(st, s, code, what);
+}
+
+int
+herald_store_account_plan(struct herald_store *st, int64_t id,
+                          int64_t next_action_at)
+{
+    static const char sql[] =
+        "UPDATE accounts SET next_action_at = ?2 WHERE id = ?1";
+
+    return set_time(st, STMT_ACCOUNT_PLAN, sql, id, next_action_at,
+                    "plan an account's next action");
+}
+
+int
+herald_store_account_renewing(struct herald_store *st, int64_t id,
+                              int64_t since)
+{
+    static const char sql[] =
+        "UPDATE accounts SET renewing_since = ?2 WHERE id = ?1";
+
+    return set_time(st, STMT_ACCOUNT_RENEWING, sql, id, since,
+                    "mark a renewal");
+}
+
+int
+herald_store_account_ok(struct herald_store *st, int64_t id, int64_t now)
+{
+    static const char sql[] =
+        "UPDATE accounts SET last_ok_at = ?2, failures = 0 WHERE id = ?1";
+
+    return set_time(st, STMT_ACCOUNT_OK, sql, id, now,
+                    "record a successful call");
+}
+
+int
+herald_store_account_failed(struct herald_store *st, int64_t id, int *failures)
+{
+    static const char sql[] = "UPDATE accounts SET failures = failures + 1"
+                              " WHERE id = ?1 RETURNING failures";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, STMT_ACCOUNT_FAILED, sql, &s);
+
+    *failures = 0;
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, id, &code);
+    rc = store_row(st, s, code, "count a failure");
+    if (rc == 1) {
+        *failures = (int)sqlite3_column_int64(s, 0);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = -ENOENT;
+    }
+    store_stmt_done(s);
+    return rc;
+}
+
+int
+herald_store_account_next_action(struct herald_store *st, int64_t *at)
+{
+    static const char sql[] =
+        "SELECT next_action_at FROM accounts WHERE next_action_at IS NOT"
+        " NULL AND status IN ('active', 'degraded')"
+        " ORDER BY next_action_at LIMIT 1";
+    sqlite3_stmt *s;
+    int rc = store_stmt(st, STMT_ACCOUNT_NEXT, sql, &s);
+
+    *at = 0;
+    if (rc < 0)
+        return rc;
+    rc = store_row(st, s, SQLITE_OK, "find the next account action");
+    if (rc == 1) {
+        *at = sqlite3_column_int64(s, 0);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = -ENOENT;
+    }
+    store_stmt_done(s);
+    return rc;
+}
+
+/* Reads the first column of every row of s into ids[], up to max. */
+static int
+read_ids(struct herald_store *st, sqlite3_stmt *s, int code, int64_t *ids,
+         size_t max, size_t *n, const char *what)
+{
+    int rc;
+
+    *n = 0;
+    while (*n < max && (rc = store_row(st, s, code, what)) == 1)
+        ids[(*n)++] = sqlite3_column_int64(s, 0);
+    store_stmt_done(s);
+    return rc < 0 ? rc : 0;
+}
+
+int
+herald_store_accounts_due(struct herald_store *st, int64_t now, int64_t *ids,
+                          size_t max, size_t *n)
+{
+    static const char sql[] =
+        "SELECT id FROM accounts WHERE next_action_at <= ?1"
+        " AND status IN ('active', 'degraded')"
+        " ORDER BY next_action_at LIMIT ?2";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, STMT_ACCOUNT_DUE, sql, &s);
+
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, now, &code);
+    store_bind_int(s, 2, (int64_t)max, &code);
+    return read_ids(st, s, code, ids, max, n, "find due accounts");
+}
+
+int
+herald_store_accounts_renewing(struct herald_store *st, int64_t *ids,
+                               size_t max, size_t *n)
+{
+    static const char sql[] =
+        "SELECT id FROM accounts WHERE renewing_since IS NOT NULL"
+        " AND status <> 'removed' ORDER BY id LIMIT ?1";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, STMT_ACCOUNT_RENEWING_LIST, sql, &s);
+
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, (int64_t)max, &code);
+    return read_ids(st, s, code, ids, max, n, "find interrupted renewals");
 }

@@ -12,19 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_private.h"
 #include "daemon.h"
 #include "log.h"
 
 /* Failed authentications tolerated per window before 429. */
 #define AUTH_FAILURE_LIMIT  20
 #define AUTH_WINDOW_SECONDS 60.0
-
-struct route {
-    const char *method;
-    const char *path;
-    int open; /* no API key needed */
-    void (*fn)(struct herald_daemon *d, struct herald_request *req);
-};
 
 static json_t *
 health_store(struct herald_daemon *d, int *ok)
@@ -57,7 +51,8 @@ health_plugins(struct herald_daemon *d)
 }
 
 static void
-get_health(struct herald_daemon *d, struct herald_request *req)
+get_health(struct herald_daemon *d, struct herald_request *req,
+           const struct api_params *params)
 {
     int ok = 1;
     json_t *store = health_store(d, &ok);
@@ -69,6 +64,7 @@ get_health(struct herald_daemon *d, struct herald_request *req)
                   "version", HERALD_VERSION, "loop", loop, "store", store,
                   "plugins", health_plugins(d));
 
+    (void)params;
     herald_request_respond_json(req, ok ? 200 : 503, body);
 }
 
@@ -148,20 +144,65 @@ network_json(const struct herald_network *net)
 }
 
 static void
-get_networks(struct herald_daemon *d, struct herald_request *req)
+get_networks(struct herald_daemon *d, struct herald_request *req,
+             const struct api_params *params)
 {
     json_t *list = json_array();
 
+    (void)params;
     for (size_t i = 0; i < d->registry.count; i++)
         json_array_append_new(list, network_json(&d->registry.networks[i]));
     herald_request_respond_json(req, 200,
                                 json_pack("{s:o}", "networks", list));
 }
 
-static const struct route routes[] = {
+static const struct api_route core_routes[] = {
     {"GET", "/v1/health", 1, get_health},
     {"GET", "/v1/networks", 0, get_networks},
+    {NULL, NULL, 0, NULL},
 };
+
+static const struct api_route *const route_tables[] = {
+    core_routes,
+    herald_api_oauth_routes,
+    herald_api_account_routes,
+    herald_api_event_routes,
+};
+
+#define ROUTE_TABLES (sizeof(route_tables) / sizeof(*route_tables))
+
+/*
+ * Matches path against pattern, segment by segment; ':' segments match
+ * any one non-empty segment and are copied into params. Returns 1 on a
+ * match.
+ */
+static int
+match(const char *pattern, const char *path, struct api_params *params)
+{
+    params->count = 0;
+    while (*pattern && *path) {
+        const char *pend = strchr(pattern + 1, '/');
+        const char *send = strchr(path + 1, '/');
+        size_t plen = pend ? (size_t)(pend - pattern) : strlen(pattern);
+        size_t slen = send ? (size_t)(send - path) : strlen(path);
+
+        if (pattern[0] != '/' || path[0] != '/')
+            return 0;
+        if (pattern[1] == ':') {
+            if (slen < 2 || slen - 1 >= sizeof(params->value[0]) ||
+                params->count >= API_MAX_PARAMS)
+                return 0;
+            memcpy(params->value[params->count], path + 1, slen - 1);
+            params->value[params->count][slen - 1] = '\0';
+            params->count++;
+        } else if (plen != slen || strncmp(pattern, path, plen) != 0) {
+            return 0;
+        }
+        pattern += plen;
+        path += slen;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
 
 /* Answers with a JSON body (a new reference, stolen) and extra headers. */
 static void
@@ -233,12 +274,16 @@ method_not_allowed(struct herald_request *req, const char *path)
 {
     char allow[128] = "Allow: ";
     const char *headers[] = {allow, NULL};
+    struct api_params params;
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
-        if (strcmp(routes[i].path, path) == 0) {
+    for (size_t t = 0; t < ROUTE_TABLES; t++) {
+        for (const struct api_route *r = route_tables[t]; r->method; r++) {
+            if (!match(r->pattern, path, &params) ||
+                strlen(allow) + strlen(r->method) + 3 > sizeof(allow))
+                continue;
             if (allow[7])
                 strcat(allow, ", ");
-            strcat(allow, routes[i].method);
+            strcat(allow, r->method);
         }
     }
     respond_with_headers(req, 405, headers,
@@ -247,30 +292,44 @@ method_not_allowed(struct herald_request *req, const char *path)
                                    "this method is not allowed here"));
 }
 
+/* Finds the route for method and path; *path_known says whether any
+ * route has that path. */
+static const struct api_route *
+find_route(const char *method, const char *path, struct api_params *params,
+           int *path_known)
+{
+    *path_known = 0;
+    for (size_t t = 0; t < ROUTE_TABLES; t++) {
+        for (const struct api_route *r = route_tables[t]; r->method; r++) {
+            if (!match(r->pattern, path, params))
+                continue;
+            *path_known = 1;
+            if (strcmp(r->method, method) == 0)
+                return r;
+        }
+    }
+    return NULL;
+}
+
 void
 herald_api_handle(struct herald_request *req, void *udata)
 {
     struct herald_daemon *d = udata;
-    const char *method = herald_request_method(req);
     const char *path = herald_request_path(req);
-    int path_known = 0;
+    const struct api_route *route;
+    struct api_params params;
+    int path_known;
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
-        const struct route *r = &routes[i];
-
-        if (strcmp(r->path, path) != 0)
-            continue;
-        path_known = 1;
-        if (strcmp(r->method, method) != 0)
-            continue;
-        if (r->open || authenticate(d, req))
-            r->fn(d, req);
+    route = find_route(herald_request_method(req), path, &params, &path_known);
+    if (route && route->open) {
+        route->fn(d, req, &params);
         return;
     }
-
     if (!authenticate(d, req))
         return;
-    if (path_known)
+    if (route)
+        route->fn(d, req, &params);
+    else if (path_known)
         method_not_allowed(req, path);
     else
         herald_request_error(req, 404, "not_found", "no such endpoint");

@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "hostapi.h"
+#include "keeper.h"
 #include "log.h"
 
 /* How long a stop waits for requests in flight before leaving them. */
@@ -218,6 +219,12 @@ start(struct herald_daemon *d, struct herald_error *err)
     }
     if (rc == 0)
         rc = start_server(d, err);
+    if (rc == 0) {
+        rc = herald_keeper_start(d);
+        if (rc != 0)
+            herald_error_set(err, "cannot start the account keeper: %s",
+                             strerror(-rc));
+    }
     return rc;
 }
 
@@ -227,11 +234,16 @@ teardown(struct herald_daemon *d)
     ev_signal_stop(d->loop, &d->sigint);
     ev_signal_stop(d->loop, &d->sigterm);
     ev_timer_stop(d->loop, &d->drain);
-    herald_httpd_stop(d->httpd);
-    d->httpd = NULL;
-    /* Plugins are told their requests were canceled while still loaded. */
+    herald_keeper_stop(d);
+    /*
+     * Requests in flight end now, while the plugins are loaded and the
+     * API connections waiting for them can still be answered; only then
+     * can the server stop (it must not stop with suspended connections).
+     */
     if (d->client)
         herald_client_cancel_all(d->client);
+    herald_httpd_stop(d->httpd);
+    d->httpd = NULL;
     herald_registry_free(&d->registry);
     herald_client_free(d->client);
     d->client = NULL;

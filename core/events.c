@@ -45,3 +45,72 @@ herald_store_event_append(struct herald_store *st, const char *type,
     free(text);
     return rc;
 }
+
+/* Reads the current row of an event query into a new JSON object. */
+static json_t *
+read_event(sqlite3_stmt *s)
+{
+    const char *detail = (const char *)sqlite3_column_text(s, 5);
+    json_t *e = json_pack("{s:I,s:I,s:s}", "id",
+                          (json_int_t)sqlite3_column_int64(s, 0), "at",
+                          (json_int_t)sqlite3_column_int64(s, 1), "type",
+                          (const char *)sqlite3_column_text(s, 2));
+
+    if (!e)
+        return NULL;
+    json_object_set_new(e, "account_id",
+                        sqlite3_column_type(s, 3) == SQLITE_NULL
+                            ? json_null()
+                            : json_integer(sqlite3_column_int64(s, 3)));
+    json_object_set_new(e, "post_id",
+                        sqlite3_column_type(s, 4) == SQLITE_NULL
+                            ? json_null()
+                            : json_integer(sqlite3_column_int64(s, 4)));
+    json_object_set_new(e, "detail",
+                        detail ? json_loads(detail, 0, NULL) : json_null());
+    return e;
+}
+
+int
+herald_store_event_list(struct herald_store *st,
+                        const struct herald_store_event_filter *f,
+                        size_t limit, json_t **out)
+{
+    static const char sql[] =
+        "SELECT id, at, type, account_id, post_id, detail FROM events"
+        " WHERE id > ?1 AND (?2 IS NULL OR account_id = ?2)"
+        " AND (?3 IS NULL OR type = ?3) AND (?4 IS NULL OR at >= ?4)"
+        " AND (?5 IS NULL OR at < ?5) ORDER BY id LIMIT ?6";
+    json_t *list = json_array();
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc;
+
+    *out = NULL;
+    rc = list ? store_stmt(st, STMT_EVENT_LIST, sql, &s) : -ENOMEM;
+    if (rc < 0) {
+        json_decref(list);
+        return rc;
+    }
+    store_bind_int(s, 1, f->after_id, &code);
+    store_bind_opt(s, 2, f->account_id, &code);
+    store_bind_text(s, 3, f->type, &code);
+    store_bind_opt(s, 4, f->since, &code);
+    store_bind_opt(s, 5, f->until, &code);
+    store_bind_int(s, 6, (int64_t)limit, &code);
+    while ((rc = store_row(st, s, code, "list events")) == 1) {
+        json_t *e = read_event(s);
+
+        if (!e || json_array_append_new(list, e) != 0) {
+            rc = -ENOMEM;
+            break;
+        }
+    }
+    store_stmt_done(s);
+    if (rc < 0) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}

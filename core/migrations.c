@@ -34,6 +34,10 @@
  *   - posts.next_attempt_at is set while a post waits for a time
  *     (scheduled: its schedule; retrying: its retry) and NULL otherwise,
  *     so the partial index posts_due holds only waiting posts;
+ *   - accounts.next_action_at is the keeper's next renewal or access
+ *     check, NULL when none is planned (so accounts_next holds only
+ *     planned ones); renewing_since is set, durably, while a renewal is
+ *     in flight, so a crash in between is found at the next start;
  *   - accounts are never deleted, only marked removed, so that posts and
  *     the audit trail keep pointing at them; a removed account's identity
  *     may connect again as a new account;
@@ -63,6 +67,10 @@ static const char *const migrations[] = {
     "  hard_deadline INTEGER,"
     "  reconnect_deadline INTEGER,"
     "  last_ok_at INTEGER,"
+    "  status_changed_at INTEGER,"
+    "  next_action_at INTEGER,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  renewing_since INTEGER,"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  CHECK (remote_id IS NOT NULL OR status IN ('pending', 'removed'))"
@@ -70,6 +78,10 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX accounts_identity ON accounts (network, remote_id)"
     "  WHERE status <> 'removed';"
     "CREATE INDEX accounts_owner ON accounts (owner_id, network);"
+    "CREATE INDEX accounts_next ON accounts (next_action_at)"
+    "  WHERE next_action_at IS NOT NULL;"
+    "CREATE INDEX accounts_renewing ON accounts (renewing_since)"
+    "  WHERE renewing_since IS NOT NULL;"
 
     "CREATE TABLE credentials ("
     "  account_id INTEGER PRIMARY KEY"

@@ -135,6 +135,10 @@ struct herald_store_account {
     int64_t hard_deadline;      /* refresh-token or long-lived token end */
     int64_t reconnect_deadline; /* reauthorize by then to keep history */
     int64_t last_ok_at;         /* last successful call to the network */
+    int64_t status_changed_at;  /* when status last changed */
+    int64_t next_action_at;     /* the keeper's next renewal or check */
+    int64_t failures;           /* transient failures in a row */
+    int64_t renewing_since;     /* a renewal is in flight since, or 0 */
     int64_t created_at;
     int64_t updated_at;
 };
@@ -150,7 +154,8 @@ struct herald_store_credentials {
     json_t *extra;       /* plugin-private secrets, or NULL */
     int64_t access_expires_at;
     int64_t hard_deadline;
-    int64_t version; /* 1 after the first write, bumped by each one */
+    int64_t version;    /* 1 after the first write, bumped by each one */
+    int64_t updated_at; /* when these credentials were stored */
 };
 
 /*
@@ -191,6 +196,103 @@ int herald_store_account_status_parse(const char *name,
  * negative errno value.
  */
 int herald_store_count_accounts(struct herald_store *st, int64_t *n);
+
+/*
+ * Reads the account of network with identity remote_id that is not
+ * removed into *out (cleared with herald_store_account_clear()). Returns
+ * 0, -ENOENT, or another negative errno value.
+ */
+int herald_store_account_find(struct herald_store *st, const char *network,
+                              const char *remote_id,
+                              struct herald_store_account *out);
+
+/*
+ * Marks account id active again after a reauthorization: takes username,
+ * display_name, owner_email, targets, connected_at and last_ok_at from in
+ * (borrowed), clears the status reason, the reconnect deadline and the
+ * failure count, and records the status change. Returns 0, -ENOENT, or
+ * another negative errno value.
+ */
+int herald_store_account_reconnect(struct herald_store *st, int64_t id,
+                                   const struct herald_store_account *in);
+
+/* What herald_store_account_list() selects; NULL or 0 fields match
+ * everything. Removed accounts are listed only when status asks for
+ * them. */
+struct herald_store_account_filter {
+    const char *owner_id;
+    const char *network;
+    int status;       /* an enum herald_account_status, or -1 for any */
+    int64_t after_id; /* only accounts with a larger id */
+};
+
+/*
+ * Reads up to max accounts matching f, by increasing id, into out[]
+ * (each cleared by the caller with herald_store_account_clear()); *n is
+ * how many. Returns 0 or a negative errno value (then out[] is empty).
+ */
+int herald_store_account_list(struct herald_store *st,
+                              const struct herald_store_account_filter *f,
+                              struct herald_store_account *out, size_t max,
+                              size_t *n);
+
+/*
+ * Sets the status of account id, with reason (borrowed, may be NULL) and
+ * the time of the change; reconnect_deadline is stored as given (0
+ * clears it). Returns 0, -ENOENT, or another negative errno value.
+ */
+int herald_store_account_set_status(struct herald_store *st, int64_t id,
+                                    enum herald_account_status status,
+                                    const char *reason, int64_t now,
+                                    int64_t reconnect_deadline);
+
+/*
+ * Marks account id removed and erases its credentials, in one
+ * transaction; its events stay. Returns 0, -ENOENT, or another negative
+ * errno value.
+ */
+int herald_store_account_remove(struct herald_store *st, int64_t id);
+
+/* The keeper's plan: stores the next action time of account id (0: none
+ * planned). Returns 0 or a negative errno value. */
+int herald_store_account_plan(struct herald_store *st, int64_t id,
+                              int64_t next_action_at);
+
+/*
+ * Reads the earliest planned action among active and degraded accounts
+ * into *at. Returns 0, -ENOENT when none is planned, or another negative
+ * errno value.
+ */
+int herald_store_account_next_action(struct herald_store *st, int64_t *at);
+
+/*
+ * Reads into ids[] up to max active or degraded accounts whose planned
+ * action is due at now, earliest first; *n is how many. Returns 0 or a
+ * negative errno value.
+ */
+int herald_store_accounts_due(struct herald_store *st, int64_t now,
+                              int64_t *ids, size_t max, size_t *n);
+
+/* Records that a renewal of account id is in flight since since (0: no
+ * longer). Returns 0 or a negative errno value. */
+int herald_store_account_renewing(struct herald_store *st, int64_t id,
+                                  int64_t since);
+
+/*
+ * Reads into ids[] up to max accounts (not removed) with a renewal
+ * marked in flight: after a start, the ones a crash cut short.
+ */
+int herald_store_accounts_renewing(struct herald_store *st, int64_t *ids,
+                                   size_t max, size_t *n);
+
+/* Records a successful call to the network: last_ok_at = now, failure
+ * count back to 0. Returns 0 or a negative errno value. */
+int herald_store_account_ok(struct herald_store *st, int64_t id, int64_t now);
+
+/* Counts one more transient failure of account id and reads the new
+ * count into *failures. Returns 0 or a negative errno value. */
+int herald_store_account_failed(struct herald_store *st, int64_t id,
+                                int *failures);
 
 /*
  * Seals every secret of c (access_token, refresh_token, and extra
@@ -302,5 +404,24 @@ int herald_store_auth_purge(struct herald_store *st, int64_t before,
 int herald_store_event_append(struct herald_store *st, const char *type,
                               int64_t account_id, int64_t post_id,
                               const json_t *detail);
+
+/* What herald_store_event_list() selects; 0 or NULL fields match all. */
+struct herald_store_event_filter {
+    int64_t account_id;
+    const char *type;
+    int64_t since;    /* at >= since */
+    int64_t until;    /* at < until */
+    int64_t after_id; /* only events with a larger id */
+};
+
+/*
+ * Reads up to limit events matching f, oldest first, into *out: a new
+ * JSON array of {"id", "at" (ms), "type", "account_id", "post_id",
+ * "detail"} objects (ids null when absent). Returns 0 or a negative
+ * errno value.
+ */
+int herald_store_event_list(struct herald_store *st,
+                            const struct herald_store_event_filter *f,
+                            size_t limit, json_t **out);
 
 #endif

@@ -54,6 +54,20 @@ enum store_stmt {
     STMT_ACCOUNT_GET,
     STMT_ACCOUNT_SET_EXPIRY,
     STMT_ACCOUNT_COUNT,
+    STMT_ACCOUNT_FIND,
+    STMT_ACCOUNT_RECONNECT,
+    STMT_ACCOUNT_LIST,
+    STMT_ACCOUNT_STATUS,
+    STMT_ACCOUNT_REMOVE,
+    STMT_ACCOUNT_PLAN,
+    STMT_ACCOUNT_NEXT,
+    STMT_ACCOUNT_DUE,
+    STMT_ACCOUNT_RENEWING,
+    STMT_ACCOUNT_RENEWING_LIST,
+    STMT_ACCOUNT_OK,
+    STMT_ACCOUNT_FAILED,
+    /* credentials.c */
+    STMT_CREDENTIALS_DELETE,
     STMT_CREDENTIALS_PUT,
     STMT_CREDENTIALS_GET,
     STMT_CREDENTIALS_VERSION,
@@ -64,6 +78,7 @@ enum store_stmt {
     STMT_AUTH_PURGE,
     /* events.c */
     STMT_EVENT_INSERT,
+    STMT_EVENT_LIST,
     STMT_COUNT
 };
 
@@ -176,6 +191,10 @@ int store_dump_json(const json_t *j, char **out);
  * when rc is 0, else rolls back. Returns rc, or the commit's failure.
  */
 int store_tx_finish(struct herald_store *st, int rc);
+
+/* credentials.c: deletes the credentials of account_id, if any, inside
+ * the caller's transaction. Returns 0 or a negative errno value. */
+int store_credentials_erase(struct herald_store *st, int64_t account_id);
 
 /*
  * migrations.c: reads the schema version into *version and refuses, with

@@ -1,0 +1,81 @@
+/*
+ * api_private.h - what the API's files share: the route table's shape
+ * and helpers for reading requests and writing answers.
+ *
+ * Private to api*.c. Every handler runs on the loop thread, is called
+ * after authentication, and answers its request exactly once, at once or
+ * later from another loop callback.
+ */
+#ifndef HERALD_API_PRIVATE_H
+#define HERALD_API_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "daemon.h"
+#include "httpd.h"
+
+/* Path parameters: the segments a route's ':' placeholders matched. */
+#define API_MAX_PARAMS 4
+
+struct api_params {
+    char value[API_MAX_PARAMS][128];
+    size_t count;
+};
+
+typedef void (*api_handler_fn)(struct herald_daemon *d,
+                               struct herald_request *req,
+                               const struct api_params *params);
+
+struct api_route {
+    const char *method;
+    const char *pattern; /* "/v1/accounts/:id"; ':' takes one segment */
+    int open;            /* no API key needed */
+    api_handler_fn fn;
+};
+
+/* The routes of each part of the API, each ended by a NULL method. */
+extern const struct api_route herald_api_oauth_routes[];
+extern const struct api_route herald_api_account_routes[];
+extern const struct api_route herald_api_event_routes[];
+
+/*
+ * Parses the request body as a JSON object. Returns a new reference, or
+ * NULL after answering 400 with what is wrong (the caller just returns).
+ */
+json_t *herald_api_body_object(struct herald_request *req);
+
+/*
+ * Reads an optional string member of obj into *out (borrowed). Returns 0,
+ * or -1 after answering 400 naming the member (the caller returns).
+ */
+int herald_api_opt_string(struct herald_request *req, json_t *obj,
+                          const char *name, const char **out);
+
+/* Parses a positive decimal id. Returns it, or 0 when s is not one. */
+int64_t herald_api_parse_id(const char *s);
+
+/*
+ * Parses a query time: RFC 3339 ("2026-12-03T10:00:00Z", offsets and
+ * fractions allowed) or milliseconds since the epoch. Returns 0 and *ms,
+ * or -1 when s is neither.
+ */
+int herald_api_parse_time(const char *s, int64_t *ms);
+
+/* Formats ms since the epoch as RFC 3339 UTC into buf (at least 32
+ * bytes); 0 gives JSON null semantics to callers: returns NULL. */
+const char *herald_api_format_time(int64_t ms, char *buf, size_t len);
+
+/* A JSON string of an RFC 3339 time, or JSON null for 0. New ref. */
+json_t *herald_api_time_json(int64_t ms);
+
+/* An account as the API shows it (never a credential). New reference. */
+json_t *herald_api_account_json(struct herald_daemon *d,
+                                const struct herald_store_account *a);
+
+/* The current wall-clock time in milliseconds since the epoch. */
+int64_t herald_api_now_ms(void);
+
+#endif
