@@ -263,7 +263,34 @@ delete_account(struct herald_daemon *d, struct herald_request *req,
     herald_store_account_clear(&a);
 }
 
+static void
+post_check(struct herald_daemon *d, struct herald_request *req,
+           const struct api_params *params)
+{
+    struct herald_store_account a = {0};
+
+    if (load_account(d, req, params, &a) != 0)
+        return;
+    if (a.status != HERALD_ACCOUNT_ACTIVE &&
+        a.status != HERALD_ACCOUNT_DEGRADED) {
+        herald_request_error(req, 409, "not_connected",
+                             "only an active or degraded account can be "
+                             "checked; this one is %s",
+                             herald_store_account_status_name(a.status));
+    } else if (herald_keeper_check_now(d, a.id) != 0) {
+        herald_request_error(req, 503, "unavailable",
+                             "the check could not be planned");
+    } else {
+        herald_request_respond_json(req, 202,
+                                    json_pack("{s:I,s:s}", "id",
+                                              (json_int_t)a.id, "check",
+                                              "planned"));
+    }
+    herald_store_account_clear(&a);
+}
+
 const struct api_route herald_api_account_routes[] = {
+    {"POST", "/v1/accounts/:id/check", 0, post_check},
     {"GET", "/v1/accounts", 0, get_accounts},
     {"GET", "/v1/accounts/:id", 0, get_account},
     {"DELETE", "/v1/accounts/:id", 0, delete_account},

@@ -109,6 +109,10 @@ static const struct herald_config_key engine_schema[] = {
      "URL prefixes a connect may ask to return the person to"},
     {"account_check_interval_s", HERALD_CONF_INTEGER, 0, 0, "86400",
      "idle seconds before an account's access is checked"},
+    {"retry_floor_ms", HERALD_CONF_INTEGER, 0, 0, "30000",
+     "first wait after a transient failure"},
+    {"retry_ceiling_ms", HERALD_CONF_INTEGER, 0, 0, "3600000",
+     "longest wait between retries"},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -282,6 +286,8 @@ engine_numbers(struct herald_config *cfg, const json_t *root)
     cfg->max_connections = (unsigned)get_integer(root, "max_connections");
     cfg->account_check_interval_s =
         (unsigned)get_integer(root, "account_check_interval_s");
+    cfg->retry_floor_ms = get_integer(root, "retry_floor_ms");
+    cfg->retry_ceiling_ms = get_integer(root, "retry_ceiling_ms");
 }
 
 /* Sets the log level; its name was checked against level_names. */

@@ -54,6 +54,8 @@ struct herald_config {
     char **return_urls;            /* allowed return URL prefixes, then NULL */
     size_t return_url_count;
     unsigned account_check_interval_s; /* 86400 default, >= 60 */
+    int64_t retry_floor_ms;            /* first backoff wait; 30000 default */
+    int64_t retry_ceiling_ms; /* longest backoff wait; 3600000 default */
 };
 
 /*

@@ -27,17 +27,8 @@
 /* A claimed account is not claimed again for this long. */
 #define CLAIM_MS (5 * 60 * 1000LL)
 
-/* Backoff of transient failures: 30 s doubling to 1 h, +/- 20 %. */
-#define BACKOFF_FLOOR_MS   (30 * 1000LL)
-#define BACKOFF_CEILING_MS (60 * 60 * 1000LL)
-
 /* Renew when a quarter of the lifetime is left, at least 1 min ahead. */
 #define RENEW_MARGIN_MIN_MS (60 * 1000LL)
-
-/* Instagram-like tokens can be extended once they are a day old. */
-#define SELF_EXTEND_MIN_AGE_MS (24 * 60 * 60 * 1000LL)
-
-#define DAY_MS (24 * 60 * 60 * 1000LL)
 
 enum action_kind { ACTION_RENEW, ACTION_CHECK };
 
@@ -113,14 +104,18 @@ herald_keeper_renew_at(enum herald_token_model model,
     case HERALD_TOKEN_FIXED_DEADLINE_REFRESH:
         if (!creds->refresh_token)
             return 0;
+        /* A quarter of the lifetime, at least a minute, at most half. */
         margin = lifetime / 4;
         if (margin < RENEW_MARGIN_MIN_MS)
             margin = RENEW_MARGIN_MIN_MS;
+        if (margin > lifetime / 2)
+            margin = lifetime / 2;
         return expires - margin;
     case HERALD_TOKEN_SELF_EXTENDING:
-        /* Halfway through its life, and never before it may be. */
-        if (lifetime / 2 < SELF_EXTEND_MIN_AGE_MS)
-            return obtained_at + SELF_EXTEND_MIN_AGE_MS;
+        /*
+         * Halfway through its life: well after any minimum age a network
+         * sets (Instagram: a day of sixty), which the plugin enforces.
+         */
         return obtained_at + lifetime / 2;
     case HERALD_TOKEN_EXCHANGE_ONLY:
     case HERALD_TOKEN_NON_EXPIRING:
@@ -150,16 +145,22 @@ check_at(const struct herald_daemon *d, const struct herald_store_account *a)
     return base + interval + jitter(interval / 10);
 }
 
+/*
+ * The time to retry after the failures-th transient failure in a row:
+ * the configured floor doubling up to the ceiling, +/- 20 %, and never
+ * before a time the network asked for.
+ */
 static int64_t
-backoff(int failures, int64_t retry_at)
+backoff(const struct herald_config *cfg, int failures, int64_t retry_at)
 {
-    int64_t wait = BACKOFF_FLOOR_MS;
+    int64_t ceiling = cfg->retry_ceiling_ms;
+    int64_t wait = cfg->retry_floor_ms;
     int64_t at;
 
-    for (int i = 1; i < failures && wait < BACKOFF_CEILING_MS; i++)
+    for (int i = 1; i < failures && wait < ceiling; i++)
         wait *= 2;
-    if (wait > BACKOFF_CEILING_MS)
-        wait = BACKOFF_CEILING_MS;
+    if (wait > ceiling)
+        wait = ceiling;
     wait = wait * 4 / 5 + jitter(wait * 2 / 5);
     at = now_ms() + wait;
     return retry_at > at ? retry_at : at;
@@ -303,7 +304,8 @@ action_transient(struct action *x, const struct herald_outcome *o)
                          o->http_status));
         HLOG_ACCOUNT(LOG_NOTICE, "keeper", id, 0, "degraded: %s", why);
     }
-    herald_store_account_plan(d->store, id, backoff(failures, o->retry_at));
+    herald_store_account_plan(d->store, id,
+                              backoff(d->cfg, failures, o->retry_at));
     herald_store_commit(d->store);
 }
 
@@ -497,7 +499,7 @@ start_action(struct herald_keeper *k, int64_t id)
         if (op)
             herald_op_abandon(op);
         herald_store_account_renewing(d->store, id, 0);
-        herald_store_account_plan(d->store, id, backoff(1, 0));
+        herald_store_account_plan(d->store, id, backoff(d->cfg, 1, 0));
         action_free(x);
         return -EIO;
     }
@@ -623,6 +625,21 @@ herald_keeper_account_changed(struct herald_daemon *d, int64_t account_id)
     set_drop(d->keeper->renew_now, account_id);
     plan(d->keeper, account_id);
     arm(d->keeper);
+}
+
+int
+herald_keeper_check_now(struct herald_daemon *d, int64_t account_id)
+{
+    int rc;
+
+    if (!d->keeper)
+        return -EAGAIN;
+    if (in_set(d->keeper->busy, account_id))
+        return 0;
+    rc = herald_store_account_plan(d->store, account_id, now_ms());
+    if (rc == 0)
+        arm(d->keeper);
+    return rc;
 }
 
 void

@@ -56,6 +56,13 @@ void herald_keeper_account_changed(struct herald_daemon *d,
                                    int64_t account_id);
 
 /*
+ * Plans the account's next action for now: a renewal if one is due,
+ * otherwise an access check. Returns 0, -EAGAIN when the keeper is not
+ * running, or another negative errno value.
+ */
+int herald_keeper_check_now(struct herald_daemon *d, int64_t account_id);
+
+/*
  * Applies the outcome of any operation on an account (a publish, say):
  * access lost disconnects it, an expired token schedules a renewal now,
  * success proves the account works. Other outcomes change nothing here.

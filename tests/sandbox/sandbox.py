@@ -19,6 +19,8 @@ driven with curl:
     POST /_control/x/fault      {"match": "/2/oauth2/token", "count": 3,
                                  "status": 503, "body": "...",
                                  "delay_ms": 0, "drop": false}
+        (status 0 lets the request through: the network handles it, then
+        the answer waits delay_ms, or the connection drops with "drop")
     POST /_control/x/clock      {"advance_s": 7200}
     POST /_control/x/settings   {"access_lifetime_s": 60, ...}
     POST /_control/x/revoke     {"user": "alice"}
@@ -250,6 +252,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(Reply(404, {"error": "no such network"}))
         path = "/" + parts[2]
         fault = network.take_fault(path)
+        if fault and fault["status"] == 0:
+            # Handled for real, then answered late or not at all.
+            req = Request(method, path, query, self.headers, body)
+            reply = network.dispatch(req)
+            time.sleep(fault["delay_ms"] / 1000.0)
+            if fault["drop"]:
+                self.close_connection = True
+                self.connection.close()
+                return
+            return self.send(reply)
         if fault:
             network.requests.append({"method": method, "path": path,
                                      "fault": fault["status"]})
