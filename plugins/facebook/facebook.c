@@ -273,8 +273,7 @@ call_start(struct fb *fb, struct herald_op *op,
         fb_outcome_set(&out, HERALD_OUTCOME_ACCESS_LOST,
                        "no Facebook user token is stored for the account");
         out.o.reason = HERALD_ACCESS_INVALID;
-        out.o.message = out.message;
-        fb->host->complete(op, &out.o, NULL);
+        fb_complete(fb, op, &out, NULL, NULL, 0);
         return 0;
     }
     call = calloc(1, sizeof(*call));

@@ -124,11 +124,26 @@ void fb_complete(const struct fb *fb, struct herald_op *op,
                  struct fb_outcome *out, const struct herald_result *result,
                  const char *const *secrets, size_t nsecrets);
 
-/* Operations, one per file (see each file's opening comment). */
+/*
+ * The descriptor's operations that live in their own files. Each returns
+ * 0 when the operation started (it completes exactly once, possibly
+ * before returning) or a negative errno value when it could not start
+ * (no completion). state is the struct fb; req, account and post are
+ * borrowed from the core until completion.
+ */
+
+/* Code exchange, long-lived exchange, identity, Pages
+ * (facebook_exchange.c). */
 int fb_exchange(void *state, struct herald_op *op,
                 const struct herald_exchange_request *req);
+
+/* Re-exchanges a still valid long-lived token; ACCESS_LOST EXPIRED once
+ * it has ended (facebook_exchange.c). */
 int fb_refresh(void *state, struct herald_op *op,
                const struct herald_account *account);
+
+/* Posts to the Page post->target with its Page token
+ * (facebook_publish.c). */
 int fb_publish(void *state, struct herald_op *op,
                const struct herald_account *account,
                const struct herald_post *post);

@@ -84,32 +84,35 @@ exchange_free(struct exchange *x)
     free(x);
 }
 
-/* Completes the operation with out and result, then frees x. */
+/* Completes the operation with out and result, then frees x. Every
+ * token and secret the operation has seen is checked against the
+ * message. */
 static void
 exchange_finish(struct exchange *x, struct fb_outcome *out,
                 const struct herald_result *result)
 {
+    const char *fixed[] = {
+        x->code, x->fb->client_secret, x->short_token, x->user_token,
+        x->account ? x->account->creds->access_token : NULL};
+    size_t nfixed = sizeof(fixed) / sizeof(*fixed);
+    const char **all =
+        calloc(nfixed + json_object_size(x->pages), sizeof(*all));
     size_t n = 0;
-    size_t cap = 5 + json_object_size(x->pages);
-    const char **secrets = calloc(cap, sizeof(*secrets));
     const char *key;
     json_t *v;
-    const char *fixed[5];
 
-    fixed[0] = x->code;
-    fixed[1] = x->fb->client_secret;
-    fixed[2] = x->short_token;
-    fixed[3] = x->user_token;
-    fixed[4] = x->account ? x->account->creds->access_token : NULL;
-    if (secrets) {
-        for (; n < 5; n++)
-            secrets[n] = fixed[n];
-        json_object_foreach(x->pages, key, v) secrets[n++] =
-            json_string_value(v);
+    /* Without memory for the Page tokens, the fixed list still guards. */
+    if (all) {
+        memcpy(all, fixed, sizeof(fixed));
+        n = nfixed;
+        json_object_foreach(x->pages, key, v)
+        {
+            all[n++] = json_string_value(v);
+        }
     }
-    fb_complete(x->fb, x->op, out, result, secrets ? secrets : fixed,
-                secrets ? n : 5);
-    free(secrets);
+    fb_complete(x->fb, x->op, out, result, all ? all : fixed,
+                all ? n : nfixed);
+    free(all);
     exchange_free(x);
 }
 
