@@ -308,6 +308,14 @@ class SandboxServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), Handler)
         self.networks = {n.name: n for n in networks}
 
+    def handle_error(self, request, client_address):
+        """A client that went away (a killed daemon) is not an error."""
+        import sys
+        if isinstance(sys.exc_info()[1], (BrokenPipeError,
+                                          ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
     @property
     def port(self):
         return self.server_address[1]
