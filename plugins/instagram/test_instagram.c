@@ -934,6 +934,8 @@ test_publish(void)
     make_post(NULL, "https://example.com/b", default_media, NULL);
     plugin->publish(state, mock_op_begin(), a, &post);
     check_create(0, "https://example.com/b");
+    mock_fail(HERALD_TRANSPORT_CONNECT);
+    check_completion();
 }
 
 static void
@@ -1293,6 +1295,9 @@ test_publish_validation(void)
     make_post(text, NULL, default_media, NULL);
     plugin->publish(state, mock_op_begin(), a, &post);
     CHECK(mock_request_count() == 1);
+    CHECK_STR(mock_field(0, "caption"), text);
+    mock_fail(HERALD_TRANSPORT_CONNECT);
+    check_completion();
     make_post(text, "https://e.x", default_media, NULL);
     plugin->publish(state, mock_op_begin(), a, &post);
     CHECK(kind() == HERALD_OUTCOME_REJECTED);
