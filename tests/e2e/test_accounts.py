@@ -165,6 +165,37 @@ class Common:
         self.assertEqual(rows, 0)
 
 
+class FacebookTest(Common, unittest.TestCase):
+    NETWORK = "facebook"
+
+    def expected_username(self, user):
+        return user.capitalize() + " Example"
+
+    def test_pages_become_targets_without_tokens(self):
+        account_id = self.w.connect("facebook", user="alice")
+        account = self.w.account(account_id)
+        names = sorted(t["name"] for t in account["targets"])
+        self.assertEqual(names, ["Alice's Bakery", "Alice's Cafe",
+                                 "Alice's Deli"])
+        for t in account["targets"]:
+            self.assertEqual(set(t), {"id", "name", "kind"})
+        self.assertTrue(account["hard_deadline"])
+
+    def test_graph_down_degrades_then_recovers(self):
+        account_id = self.w.connect("facebook", user="alice")
+        self.w.net("facebook").control("fault", {
+            "match": "/me$", "count": 2, "status": 500,
+            "body": '{"error":{"message":"An unexpected error has '
+                    'occurred. Please retry your request later.",'
+                    '"type":"OAuthException","is_transient":true,'
+                    '"code":2}}'})
+        self.w.api("POST", "/v1/accounts/%d/check" % account_id)
+        self.w.wait_status(account_id, "degraded")
+        self.w.wait_status(account_id, "active", timeout=30)
+        types = [e["type"] for e in self.w.events(account=account_id)]
+        self.assertNotIn("account.disconnected", types)
+
+
 class TwitterTest(Common, unittest.TestCase):
     NETWORK = "twitter"
 

@@ -24,6 +24,10 @@ PLUGINS = os.environ.get("HERALD_PLUGIN_DIR", "")
 
 # herald's network name -> (sandbox prefix, the plugin's URL keys).
 NETWORKS = {
+    "facebook": ("facebook", lambda b: {
+        "login_base_url": b,
+        "graph_base_url": b,
+    }),
     "twitter": ("x", lambda b: {
         "authorize_url": b + "/i/oauth2/authorize",
         "token_url": b + "/2/oauth2/token",
