@@ -387,6 +387,11 @@ test_exchange_token_errors(void)
     CHECK(c->outcome.kind == HERALD_OUTCOME_REJECTED);
     CHECK_CONTAINS(c->outcome.message, "Client authentication failed");
 
+    c = exchange_token_fails(400, "{\"error\":\"invalid_grant\","
+                                  "\"error_description\":\"The code "
+                                  "was already used\"}");
+    CHECK(c->outcome.kind == HERALD_OUTCOME_REJECTED);
+
     c = exchange_token_fails(500, "");
     CHECK(c->outcome.kind == HERALD_OUTCOME_RETRY_LATER);
     CHECK(c->outcome.http_status == 500);
