@@ -533,6 +533,9 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
     (void)loop;
     (void)revents;
+    /* A stopping daemon starts nothing new. */
+    if (k->d->stop_asked > 0)
+        return;
     run_due(k);
     arm(k);
 }
