@@ -26,15 +26,15 @@
 
 #include "instagram.h"
 
-/* Ends op with a failure outcome that carries no result. */
+/* Ends op for an account that has no token to use. */
 static void
-fail(const struct ig *ig, struct herald_op *op, enum herald_outcome_kind kind,
-     const char *message)
+no_token(const struct ig *ig, struct herald_op *op)
 {
     struct ig_outcome o;
 
     memset(&o, 0, sizeof(o));
-    ig_outcome_set(&o, kind, message);
+    ig_outcome_set(&o, HERALD_OUTCOME_ACCESS_LOST, "no access token stored");
+    o.out.reason = HERALD_ACCESS_INVALID;
     ig->host->complete(op, &o.out, NULL);
 }
 
@@ -438,13 +438,14 @@ ig_identity(void *state, struct herald_op *op,
             const struct herald_account *account)
 {
     struct ig *ig = state;
-    const char *kv[] = {"fields", "user_id,username", "access_token",
-                        account->creds->access_token, NULL};
+    const char *kv[] = {"fields", "user_id,username", "access_token", NULL,
+                        NULL};
 
-    if (!account->creds->access_token) {
-        fail(ig, op, HERALD_OUTCOME_ACCESS_LOST, "no access token stored");
+    if (!account->creds || !account->creds->access_token) {
+        no_token(ig, op);
         return 0;
     }
+    kv[3] = account->creds->access_token;
     return call_start(ig, op, account, ig->api_prefix, "/me", kv,
                       identity_done);
 }
@@ -528,16 +529,18 @@ ig_refresh(void *state, struct herald_op *op,
     struct ig *ig = state;
     const struct herald_credentials *cr = account->creds;
     int64_t now = ig->host->now_ms();
-    int64_t born = issued_at(account);
-    const char *kv[] = {"grant_type", "ig_refresh_token", "access_token",
-                        cr->access_token, NULL};
+    int64_t born;
+    const char *kv[] = {"grant_type", "ig_refresh_token", "access_token", NULL,
+                        NULL};
     struct ig_outcome o;
 
     memset(&o, 0, sizeof(o));
-    if (!cr->access_token) {
-        fail(ig, op, HERALD_OUTCOME_ACCESS_LOST, "no access token stored");
+    if (!cr || !cr->access_token) {
+        no_token(ig, op);
         return 0;
     }
+    born = issued_at(account);
+    kv[3] = cr->access_token;
     if (cr->access_expires_at > 0 && now >= cr->access_expires_at) {
         ig_outcome_set(&o, HERALD_OUTCOME_ACCESS_LOST,
                        "the long-lived token has expired and cannot be "

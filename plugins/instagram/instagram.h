@@ -83,7 +83,8 @@ void ig_outcome_set(struct ig_outcome *o, enum herald_outcome_kind kind,
 /*
  * Returns "k1=v1&k2=v2..." from kv (name, value pairs ending with a NULL
  * name; pairs with a NULL value are skipped), every value percent-encoded.
- * The caller frees the string; NULL when out of memory.
+ * The caller frees the string; NULL when out of memory or given more
+ * than 16 pairs.
  */
 char *ig_form(const struct ig *ig, const char *const *kv);
 

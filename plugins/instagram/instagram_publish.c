@@ -597,14 +597,22 @@ ig_publish(void *state, struct herald_op *op,
     p = pub_new(ig, op, account, post);
     if (!p)
         return -ENOMEM;
-    if (invalid)
+    if (!account->creds || !account->creds->access_token) {
+        struct ig_outcome o;
+
+        memset(&o, 0, sizeof(o));
+        ig_outcome_set(&o, HERALD_OUTCOME_ACCESS_LOST, invalid);
+        o.out.reason = HERALD_ACCESS_INVALID;
+        pub_end(p, &o);
+    } else if (invalid) {
         pub_end_kind(p, HERALD_OUTCOME_REJECTED, invalid);
-    else if (p->media[0])
+    } else if (p->media[0]) {
         pub_link(p);
-    else if (p->container[0])
+    } else if (p->container[0]) {
         pub_poll(p);
-    else
+    } else {
         pub_create(p);
+    }
     return 0;
 }
 

@@ -788,6 +788,23 @@ test_refresh(void)
     CHECK(kind() == HERALD_OUTCOME_RETRY_LATER);
     CHECK(mock_completion()->outcome.retry_at == now - HOUR_MS + DAY_MS);
 
+    /* No token stored: nothing is sent. */
+    creds.access_token = NULL;
+    CHECK(plugin->refresh(state, mock_op_begin(), a) == 0);
+    check_completion();
+    CHECK(kind() == HERALD_OUTCOME_ACCESS_LOST);
+    CHECK(mock_completion()->outcome.reason == HERALD_ACCESS_INVALID);
+    CHECK(plugin->identity(state, mock_op_begin(), a) == 0);
+    check_completion();
+    CHECK(kind() == HERALD_OUTCOME_ACCESS_LOST);
+    CHECK(mock_request_count() == 0);
+    make_post("x", NULL, default_media, NULL);
+    CHECK(plugin->publish(state, mock_op_begin(), a, &post) == 0);
+    check_completion();
+    CHECK(kind() == HERALD_OUTCOME_ACCESS_LOST);
+    CHECK(mock_completion()->outcome.reason == HERALD_ACCESS_INVALID);
+    CHECK(mock_request_count() == 0);
+
     /* Refusals. */
     a = make_account(now - 2 * DAY_MS, now + 58 * DAY_MS);
     plugin->refresh(state, mock_op_begin(), a);
