@@ -196,6 +196,64 @@ class FacebookTest(Common, unittest.TestCase):
         self.assertNotIn("account.disconnected", types)
 
 
+class LinkedInTest(Common, unittest.TestCase):
+    NETWORK = "linkedin"
+
+    def expected_username(self, user):
+        return user.capitalize() + " Example"
+
+    def test_renewal_keeps_the_fixed_deadline(self):
+        li = self.w.net("linkedin")
+        li.control("settings", {"access_lifetime_s": 4})
+        account_id = self.w.connect("linkedin", user="alice")
+        first = self.w.account(account_id)
+        self.assertTrue(first["hard_deadline"])
+
+        def refreshed():
+            return [r for r in li.requests
+                    if r.get("path") == "/oauth/v2/accessToken" and
+                    r.get("form", {}).get("grant_type") == "refresh_token"]
+        self.w.wait_for(lambda: len(refreshed()) >= 2, timeout=30,
+                        what="two renewals")
+        later = self.w.account(account_id)
+        self.assertEqual(later["status"], "active")
+        self.assertNotEqual(later["access_expires_at"],
+                            first["access_expires_at"])
+        # Refreshing never moves the deadline fixed at first consent.
+        self.assertEqual(later["hard_deadline"][:16],
+                         first["hard_deadline"][:16])
+
+    def test_expired_token_is_renewed_not_disconnected(self):
+        account_id = self.w.connect("linkedin", user="alice")
+        self.w.net("linkedin").control("expire", {"user": "alice"})
+        self.w.api("POST", "/v1/accounts/%d/check" % account_id)
+        self.w.wait_for(
+            lambda: any(r.get("form", {}).get("grant_type") ==
+                        "refresh_token"
+                        for r in self.w.net("linkedin").requests),
+            what="a renewal")
+        account = self.w.wait_status(account_id, "active")
+        types = [e["type"] for e in self.w.events(account=account_id)]
+        self.assertNotIn("account.disconnected", types)
+        self.assertEqual(account["status"], "active")
+
+    def test_disconnection_opens_the_reconnect_window(self):
+        account_id = self.w.connect("linkedin", user="alice")
+        self.w.net("linkedin").control("revoke", {"user": "alice"})
+        self.w.api("POST", "/v1/accounts/%d/check" % account_id)
+        account = self.w.wait_status(account_id, "disconnected")
+        self.assertTrue(account["reconnect_deadline"])
+        events = self.w.events(account=account_id,
+                               type="account.disconnected")
+        self.assertEqual(events[0]["detail"]["reason"], "revoked")
+        status, body = self.w.authorize("linkedin", user="alice",
+                                        account_id=account_id)
+        self.assertEqual(status, 200, body)
+        account = self.w.account(account_id)
+        self.assertEqual(account["status"], "active")
+        self.assertIsNone(account["reconnect_deadline"])
+
+
 class TwitterTest(Common, unittest.TestCase):
     NETWORK = "twitter"
 

@@ -28,6 +28,12 @@ NETWORKS = {
         "login_base_url": b,
         "graph_base_url": b,
     }),
+    "linkedin": ("linkedin", lambda b: {
+        "authorize_url": b + "/oauth/v2/authorization",
+        "token_url": b + "/oauth/v2/accessToken",
+        "userinfo_url": b + "/v2/userinfo",
+        "rest_url": b + "/rest",
+    }),
     "twitter": ("x", lambda b: {
         "authorize_url": b + "/i/oauth2/authorize",
         "token_url": b + "/2/oauth2/token",
