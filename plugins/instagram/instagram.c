@@ -114,6 +114,7 @@ ig_init(const struct herald_host *host, const json_t *config, void **state)
     const char *version =
         json_string_value(json_object_get(config, "api_version"));
     json_t *limit = json_object_get(config, "container_poll_limit");
+    json_t *min_age = json_object_get(config, "refresh_min_age_s");
 
     if (!ig)
         return -ENOMEM;
@@ -127,8 +128,17 @@ ig_init(const struct herald_host *host, const json_t *config, void **state)
     ig->graph_url = config_url(config, "graph_url");
     ig->poll_limit =
         json_is_integer(limit) ? (long)json_integer_value(limit) : 10;
+    ig->refresh_min_age_ms = json_is_integer(min_age)
+                                 ? (int64_t)json_integer_value(min_age) * 1000
+                                 : IG_REFRESH_MIN_AGE_MS;
     if (!ig->scope || !ig->authorize_url || !ig->token_url || !ig->graph_url) {
         host->log(NULL, LOG_ERR, "instagram: incomplete configuration");
+        ig_fini(ig);
+        return -EINVAL;
+    }
+    if (ig->refresh_min_age_ms < 0) {
+        host->log(NULL, LOG_ERR,
+                  "instagram: 'refresh_min_age_s' must not be negative");
         ig_fini(ig);
         return -EINVAL;
     }
@@ -549,10 +559,10 @@ ig_refresh(void *state, struct herald_op *op,
         ig->host->complete(op, &o.out, NULL);
         return 0;
     }
-    if (born > 0 && now < born + IG_REFRESH_MIN_AGE_MS) {
+    if (born > 0 && now < born + ig->refresh_min_age_ms) {
         ig_outcome_set(&o, HERALD_OUTCOME_RETRY_LATER,
-                       "the token can be extended once it is 24 hours old");
-        o.out.retry_at = born + IG_REFRESH_MIN_AGE_MS;
+                       "the token is too young to be extended yet");
+        o.out.retry_at = born + ig->refresh_min_age_ms;
         ig->host->complete(op, &o.out, NULL);
         return 0;
     }
@@ -584,6 +594,8 @@ static const struct herald_config_key ig_schema[] = {
      "the Graph API version in versioned paths; empty for none"},
     {"container_poll_limit", HERALD_CONF_INTEGER, 0, 0, "10",
      "container status polls per publish attempt before retrying later"},
+    {"refresh_min_age_s", HERALD_CONF_INTEGER, 0, 0, "86400",
+     "how old a token must be before Instagram extends it"},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 

@@ -42,6 +42,7 @@ struct ig {
     char *graph_url;  /* without a trailing slash */
     char *api_prefix; /* graph_url + "/" + api_version, or graph_url */
     long poll_limit;  /* container status polls per attempt */
+    int64_t refresh_min_age_ms; /* a token may be extended this old */
 };
 
 /* What a request may have done, for reading its failure. */

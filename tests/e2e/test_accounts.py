@@ -196,6 +196,29 @@ class FacebookTest(Common, unittest.TestCase):
         self.assertNotIn("account.disconnected", types)
 
 
+class InstagramTest(Common, unittest.TestCase):
+    NETWORK = "instagram"
+
+    def test_extension_before_the_end(self):
+        ig = self.w.net("instagram")
+        ig.control("settings", {"long_lifetime_s": 6,
+                                "refresh_min_age_s": 2})
+        self.w.configure("instagram", {"refresh_min_age_s": 2})
+        self.w.restart()
+        account_id = self.w.connect("instagram", user="alice")
+        first = self.w.account(account_id)
+
+        def extensions():
+            return [r for r in ig.requests
+                    if r.get("path") == "/graph/refresh_access_token"]
+        self.w.wait_for(lambda: len(extensions()) >= 2, timeout=30,
+                        what="two extensions")
+        later = self.w.wait_status(account_id, "active")
+        self.assertGreater(later["hard_deadline"], first["hard_deadline"])
+        types = [e["type"] for e in self.w.events(account=account_id)]
+        self.assertNotIn("account.degraded", types)
+
+
 class LinkedInTest(Common, unittest.TestCase):
     NETWORK = "linkedin"
 

@@ -28,6 +28,11 @@ NETWORKS = {
         "login_base_url": b,
         "graph_base_url": b,
     }),
+    "instagram": ("instagram", lambda b: {
+        "authorize_url": b + "/oauth/authorize",
+        "token_url": b + "/oauth/access_token",
+        "graph_url": b + "/graph",
+    }),
     "linkedin": ("linkedin", lambda b: {
         "authorize_url": b + "/oauth/v2/authorization",
         "token_url": b + "/oauth/v2/accessToken",
