@@ -7,11 +7,31 @@ identity, renewal, revocation, transient failures, forged callbacks and
 a crash in the middle of a renewal.
 """
 
-import os
-import time
+import json
+import sqlite3
 import unittest
+import urllib.parse
 
 from world import NETWORKS, World
+
+
+def collect_secrets(value, found, key=""):
+    """Adds every string the sandbox state holds under a key that names a
+    token, code, secret or verifier."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            collect_secrets(v, found, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            collect_secrets(v, found, key)
+    elif isinstance(value, str) and len(value) >= 8 and any(
+            w in key.lower() for w in ("token", "code", "secret",
+                                       "verifier")):
+        found.add(value)
+    if isinstance(value, dict):
+        for k in value:
+            if isinstance(k, str) and len(k) >= 16 and "-" in k:
+                found.add(k)
 
 
 class Common:
@@ -23,7 +43,14 @@ class Common:
         self.w = World(networks=[self.NETWORK]).start()
 
     def tearDown(self):
+        log = self.w.daemon.read_log()
+        secrets = set()
+        for net in self.w.sandbox.networks.values():
+            secrets.add(net.settings["client_secret"])
+            collect_secrets(net.state(), secrets)
         self.assertEqual(self.w.stop(), 0)
+        for secret in secrets:
+            self.assertNotIn(secret, log, "a secret reached the log")
 
     def test_connect(self):
         status, body = self.w.authorize(self.NETWORK, user="alice")
@@ -157,7 +184,6 @@ class Common:
         self.assertEqual(self.w.accounts(), [])
         types = [e["type"] for e in self.w.events(account=account_id)]
         self.assertIn("account.removed", types)
-        import sqlite3
         db = sqlite3.connect(self.w.env.path("herald.db"))
         rows = db.execute("SELECT count(*) FROM credentials WHERE "
                           "account_id = ?", (account_id,)).fetchone()[0]
@@ -352,6 +378,74 @@ class TwitterTest(Common, unittest.TestCase):
         self.assertEqual(body["revocation"], "revoked")
         state = self.w.net("twitter").control("state", {})
         self.assertFalse([t for t in state["tokens"] if t["live"]])
+
+
+class ForgedCallbackTest(unittest.TestCase):
+    """Callbacks that look real but must not connect anything."""
+
+    def setUp(self):
+        self.w = World(networks=["twitter", "facebook"]).start()
+        self.x = self.w.net("twitter")
+        self.x.control("login", {"user": "alice"})
+
+    def tearDown(self):
+        self.assertEqual(self.w.stop(), 0)
+
+    def redirect(self):
+        """Starts a connect on X and returns where X sends the browser."""
+        status, headers, _ = self.w.browse(self.w.login_url("twitter"))
+        self.assertEqual(status, 302)
+        return headers["Location"]
+
+    def query(self, url):
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+
+    def callback(self, network, state, code):
+        url = "http://127.0.0.1:%d/v1/oauth/%s/callback?%s" % (
+            self.w.port, network,
+            urllib.parse.urlencode({"state": state, "code": code}))
+        status, _, body = self.w.browse(url)
+        return status, json.loads(body)
+
+    def test_expired_state(self):
+        q = self.query(self.redirect())
+        db = sqlite3.connect(self.w.env.path("herald.db"))
+        db.execute("UPDATE auth_attempts SET expires_at = 1")
+        db.commit()
+        db.close()
+        status, body = self.callback("twitter", q["state"], q["code"])
+        self.assertEqual(status, 400)
+        self.assertIn("expired", body["message"])
+        self.assertEqual(self.w.accounts(), [])
+
+    def test_state_of_another_network(self):
+        q = self.query(self.redirect())
+        status, body = self.callback("facebook", q["state"], q["code"])
+        self.assertEqual(status, 400)
+        self.assertIn("another network", body["message"])
+        status, body = self.callback("twitter", q["state"], q["code"])
+        self.assertEqual(status, 400)
+        self.assertEqual(self.w.accounts(), [])
+
+    def test_replayed_code(self):
+        first = self.query(self.redirect())
+        status, _ = self.callback("twitter", first["state"], first["code"])
+        self.assertEqual(status, 200)
+        second = self.query(self.redirect())
+        status, body = self.callback("twitter", second["state"],
+                                     first["code"])
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["code"], "exchange_refused")
+        self.assertEqual(len(self.w.accounts()), 1)
+
+    def test_wrong_verifier(self):
+        a = self.query(self.redirect())
+        b = self.query(self.redirect())
+        # b's state carries b's verifier, which does not match a's code.
+        status, body = self.callback("twitter", b["state"], a["code"])
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["code"], "exchange_refused")
+        self.assertEqual(self.w.accounts(), [])
 
 
 if __name__ == "__main__":
