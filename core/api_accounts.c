@@ -55,7 +55,6 @@ parse_filter(struct herald_request *req, struct herald_store_account_filter *f,
 {
     const char *status = herald_request_query(req, "status");
     const char *after = herald_request_query(req, "after");
-    const char *lim = herald_request_query(req, "limit");
     enum herald_account_status s;
 
     f->owner_id = herald_request_query(req, "owner");
@@ -75,17 +74,7 @@ parse_filter(struct herald_request *req, struct herald_store_account_filter *f,
                              "'after' must be an account id");
         return -1;
     }
-    *limit = LIST_DEFAULT;
-    if (lim) {
-        int64_t n = herald_api_parse_id(lim);
-        if (n == 0 || n > LIST_MAX) {
-            herald_request_error(req, 400, "invalid_query",
-                                 "'limit' must be from 1 to %d", LIST_MAX);
-            return -1;
-        }
-        *limit = (size_t)n;
-    }
-    return 0;
+    return herald_api_limit(req, LIST_DEFAULT, LIST_MAX, limit);
 }
 
 static void

@@ -32,7 +32,6 @@ parse_filter(struct herald_request *req, struct herald_store_event_filter *f,
 {
     const char *account = herald_request_query(req, "account");
     const char *after = herald_request_query(req, "after");
-    const char *lim = herald_request_query(req, "limit");
 
     f->type = herald_request_query(req, "type");
     if (account && (f->account_id = herald_api_parse_id(account)) == 0) {
@@ -48,17 +47,7 @@ parse_filter(struct herald_request *req, struct herald_store_event_filter *f,
     if (parse_time_param(req, "since", &f->since) ||
         parse_time_param(req, "until", &f->until))
         return -1;
-    *limit = LIST_DEFAULT;
-    if (lim) {
-        int64_t n = herald_api_parse_id(lim);
-        if (n == 0 || n > LIST_MAX) {
-            herald_request_error(req, 400, "invalid_query",
-                                 "'limit' must be from 1 to %d", LIST_MAX);
-            return -1;
-        }
-        *limit = (size_t)n;
-    }
-    return 0;
+    return herald_api_limit(req, LIST_DEFAULT, LIST_MAX, limit);
 }
 
 /* Rewrites the store's millisecond times as RFC 3339. */

@@ -54,6 +54,13 @@ json_t *herald_api_body_object(struct herald_request *req);
 int herald_api_opt_string(struct herald_request *req, json_t *obj,
                           const char *name, const char **out);
 
+/*
+ * Reads the "limit" query parameter into *limit: def when absent, else 1
+ * to max. Returns 0, or -1 after answering 400 (the caller returns).
+ */
+int herald_api_limit(struct herald_request *req, size_t def, size_t max,
+                     size_t *limit);
+
 /* Parses a positive decimal id. Returns it, or 0 when s is not one. */
 int64_t herald_api_parse_id(const char *s);
 

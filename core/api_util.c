@@ -194,3 +194,23 @@ herald_api_now_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int
+herald_api_limit(struct herald_request *req, size_t def, size_t max,
+                 size_t *limit)
+{
+    const char *v = herald_request_query(req, "limit");
+    int64_t n;
+
+    *limit = def;
+    if (!v)
+        return 0;
+    n = herald_api_parse_id(v);
+    if (n == 0 || (uint64_t)n > max) {
+        herald_request_error(req, 400, "invalid_query",
+                             "'limit' must be from 1 to %zu", max);
+        return -1;
+    }
+    *limit = (size_t)n;
+    return 0;
+}

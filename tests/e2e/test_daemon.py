@@ -85,6 +85,46 @@ class DaemonTest(unittest.TestCase):
         self.assertIn("signal 15: no longer accepting requests", log)
         self.assertIn("stopped cleanly", log)
 
+    def test_bad_queries_and_bodies(self):
+        d = Daemon(self.env)
+        try:
+            bad = [
+                ("GET", "/v1/accounts?limit=0", None, "invalid_query"),
+                ("GET", "/v1/accounts?limit=501", None, "invalid_query"),
+                ("GET", "/v1/accounts?status=sleeping", None,
+                 "invalid_query"),
+                ("GET", "/v1/accounts?after=x", None, "invalid_query"),
+                ("GET", "/v1/events?since=yesterday", None,
+                 "invalid_query"),
+                ("GET", "/v1/accounts/abc", None, "not_found"),
+                ("GET", "/v1/accounts/99", None, "not_found"),
+                ("POST", "/v1/connect", "{", "invalid_json"),
+                ("POST", "/v1/connect", "[]", "invalid_body"),
+                ("POST", "/v1/connect", '{"network": 5}', "invalid_field"),
+                ("POST", "/v1/connect", '{"owner_id": "o"}',
+                 "invalid_field"),
+                ("POST", "/v1/connect",
+                 '{"network": "fixture", "owner_id": ""}', "invalid_field"),
+                ("POST", "/v1/connect",
+                 '{"network": "nowhere", "owner_id": "o"}',
+                 "unknown_network"),
+                ("POST", "/v1/connect", '{"network": "fixture", '
+                 '"owner_id": "o", "owner_email": "not-an-address"}',
+                 "invalid_field"),
+            ]
+            for method, path, body, code in bad:
+                resp, text = d.request(method, path, key=API_KEY, body=body)
+                self.assertIn(resp.status, (400, 404), (path, body, text))
+                self.assertEqual(json.loads(text)["error"]["code"], code,
+                                 (path, body))
+            resp, text = d.request("GET", "/v1/accounts", key=API_KEY)
+            self.assertEqual(json.loads(text), {"accounts": [],
+                                                "next": None})
+            resp, text = d.request("GET", "/v1/events", key=API_KEY)
+            self.assertEqual(json.loads(text), {"events": [], "next": None})
+        finally:
+            self.assertEqual(d.stop(), 0)
+
     def test_limits_and_malformed_requests(self):
         d = Daemon(self.env)
         try:
