@@ -114,7 +114,7 @@ herald_store_account_create(struct herald_store *st,
     " owner_email, status, status_reason, targets, connected_at,"             \
     " access_expires_at, hard_deadline, reconnect_deadline, last_ok_at,"      \
     " created_at, updated_at, status_changed_at, next_action_at, failures,"   \
-    " renewing_since"
+    " renewing_since, hold_until"
 
 static int
 read_account(sqlite3_stmt *s, struct herald_store_account *a)
@@ -143,6 +143,7 @@ read_account(sqlite3_stmt *s, struct herald_store_account *a)
     a->next_action_at = sqlite3_column_int64(s, 18);
     a->failures = sqlite3_column_int64(s, 19);
     a->renewing_since = sqlite3_column_int64(s, 20);
+    a->hold_until = sqlite3_column_int64(s, 21);
 
     if (rc == 0 && herald_store_account_status_parse(status, &a->status) < 0)
         rc = -EIO;

@@ -33,7 +33,11 @@
  *   - times are INTEGER milliseconds since the epoch, NULL when unknown;
  *   - posts.next_attempt_at is set while a post waits for a time
  *     (scheduled: its schedule; retrying: its retry) and NULL otherwise,
- *     so the partial index posts_due holds only waiting posts;
+ *     so the partial index posts_due holds only waiting posts, and
+ *     posts_queued only the queued ones, in each account's order;
+ *   - accounts.hold_until and network_holds keep the time before which
+ *     no request may go out for an account or a whole network (a rate
+ *     limit's reset, a retry's wait), so a restart honours them;
  *   - accounts.next_action_at is the keeper's next renewal or access
  *     check, NULL when none is planned (so accounts_next holds only
  *     planned ones); renewing_since is set, durably, while a renewal is
@@ -71,6 +75,7 @@ static const char *const migrations[] = {
     "  next_action_at INTEGER,"
     "  failures INTEGER NOT NULL DEFAULT 0,"
     "  renewing_since INTEGER,"
+    "  hold_until INTEGER,"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  CHECK (remote_id IS NOT NULL OR status IN ('pending', 'removed'))"
@@ -125,13 +130,17 @@ static const char *const migrations[] = {
     "  remote_url TEXT,"
     "  reason TEXT,"
     "  idempotency_key TEXT,"
+    "  first_attempt_at INTEGER,"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ") STRICT;"
-    "CREATE INDEX posts_due ON posts (status, next_attempt_at)"
+    "CREATE INDEX posts_due ON posts (next_attempt_at)"
     "  WHERE next_attempt_at IS NOT NULL;"
+    "CREATE INDEX posts_queued ON posts (account_id, scheduled_at, id)"
+    "  WHERE status = 'queued';"
     "CREATE INDEX posts_account ON posts (account_id, status, scheduled_at);"
     "CREATE INDEX posts_owner ON posts (owner_id, id);"
+    "CREATE INDEX posts_status ON posts (status, id);"
 
     "CREATE TABLE attempts ("
     "  id INTEGER PRIMARY KEY,"
@@ -148,6 +157,12 @@ static const char *const migrations[] = {
     "CREATE INDEX attempts_post ON attempts (post_id, id);"
     "CREATE INDEX attempts_open ON attempts (post_id)"
     "  WHERE ended_at IS NULL;"
+
+    /* A network-wide wait a rate limit for the whole app imposed. */
+    "CREATE TABLE network_holds ("
+    "  network TEXT PRIMARY KEY,"
+    "  hold_until INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
 
     "CREATE TABLE events ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"

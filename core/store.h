@@ -139,6 +139,7 @@ struct herald_store_account {
     int64_t next_action_at;     /* the keeper's next renewal or check */
     int64_t failures;           /* transient failures in a row */
     int64_t renewing_since;     /* a renewal is in flight since, or 0 */
+    int64_t hold_until;         /* no request before this, or 0 */
     int64_t created_at;
     int64_t updated_at;
 };
@@ -423,5 +424,187 @@ struct herald_store_event_filter {
 int herald_store_event_list(struct herald_store *st,
                             const struct herald_store_event_filter *f,
                             size_t limit, json_t **out);
+
+/* Posts (posts.c) */
+
+/* The states of a post; the machine is drawn in scheduler.h. */
+enum herald_post_status {
+    HERALD_POST_SCHEDULED = 0,
+    HERALD_POST_QUEUED = 1,
+    HERALD_POST_PUBLISHING = 2,
+    HERALD_POST_PUBLISHED = 3,
+    HERALD_POST_RETRYING = 4,
+    HERALD_POST_BLOCKED = 5,
+    HERALD_POST_FAILED = 6,
+    HERALD_POST_CANCELED = 7,
+    HERALD_POST_EXPIRED = 8,
+    HERALD_POST_UNKNOWN = 9,
+};
+
+/* A bit per status, for transition guards. */
+#define HERALD_POST_BIT(s) (1u << (s))
+
+/* A post row. Strings are owned by the struct when read from the store
+ * (free with herald_store_post_clear()), borrowed when written. */
+struct herald_store_post {
+    int64_t id;
+    const char *owner_id;
+    int64_t account_id;
+    const char *target; /* posting target id, or NULL */
+    const char *text;
+    const char *link; /* or NULL */
+    json_t *media;    /* array of image URLs, or NULL */
+    int64_t scheduled_at;
+    enum herald_post_status status;
+    int64_t attempts;
+    int64_t next_attempt_at; /* while scheduled or retrying */
+    const char *remote_id;
+    const char *remote_url;
+    const char *reason; /* why it failed, was blocked, is unknown */
+    int64_t first_attempt_at;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* Returns the name of a post status ("scheduled", ...). */
+const char *herald_store_post_status_name(enum herald_post_status s);
+
+/* Parses a status name. Returns 0, or -EINVAL. */
+int herald_store_post_status_parse(const char *name,
+                                   enum herald_post_status *s);
+
+/*
+ * Creates a scheduled post from in (borrowed), due at in->scheduled_at,
+ * inside the caller's transaction when one is open. Returns 0 and *id, or
+ * a negative errno value.
+ */
+int herald_store_post_create(struct herald_store *st,
+                             const struct herald_store_post *in, int64_t *id);
+
+/* Reads post id into *out. Returns 0, -ENOENT or a negative errno. */
+int herald_store_post_get(struct herald_store *st, int64_t id,
+                          struct herald_store_post *out);
+
+/* Frees what a read post owns and zeroes it. */
+void herald_store_post_clear(struct herald_store_post *p);
+
+/* What herald_store_post_list() selects; 0, -1 or NULL match all. */
+struct herald_store_post_filter {
+    int status; /* an enum herald_post_status, or -1 */
+    int64_t account_id;
+    const char *owner_id;
+    const char *network;
+    int64_t since; /* scheduled_at >= since */
+    int64_t until; /* scheduled_at < until */
+    int64_t after_id;
+};
+
+/* Reads up to max posts matching f by increasing id into out[] (each
+ * cleared by the caller); *n is how many. */
+int herald_store_post_list(struct herald_store *st,
+                           const struct herald_store_post_filter *f,
+                           struct herald_store_post *out, size_t max,
+                           size_t *n);
+
+/* Reads the attempts of a post, oldest first, into *out: a new JSON
+ * array of {"id", "started_at", "ended_at", "outcome", "http_status",
+ * "message"} (times in ms). */
+int herald_store_post_attempts(struct herald_store *st, int64_t post_id,
+                               json_t **out);
+
+/*
+ * Moves post id to status to, with reason (borrowed, may be NULL) and
+ * next_attempt_at (0: none), only when its status is in the from mask of
+ * HERALD_POST_BIT()s. Returns 0, -ESTALE when the status is not in from,
+ * -ENOENT, or another negative errno value.
+ */
+int herald_store_post_move(struct herald_store *st, int64_t id, unsigned from,
+                           enum herald_post_status to, const char *reason,
+                           int64_t next_attempt_at);
+
+/*
+ * Starts an attempt: post id goes from queued to publishing, its attempt
+ * count grows, and an attempt row is written, in one transaction (durable
+ * before any request). Returns 0 and *attempt_id, -ESTALE when the post
+ * is no longer queued, or a negative errno value.
+ */
+int herald_store_attempt_begin(struct herald_store *st, int64_t id,
+                               int64_t now, int64_t *attempt_id);
+
+/* How an attempt ended, for herald_store_attempt_end(). Borrowed. */
+struct herald_store_attempt_end {
+    const char *outcome; /* "done", "retry_later", ... */
+    int http_status;
+    const char *message;
+};
+
+/* Ends attempt attempt_id with its outcome, inside the caller's
+ * transaction when one is open. */
+int herald_store_attempt_end(struct herald_store *st, int64_t attempt_id,
+                             const struct herald_store_attempt_end *end);
+
+/* Records that post id was published, with the remote id and URL
+ * (borrowed, may be NULL). */
+int herald_store_post_published(struct herald_store *st, int64_t id,
+                                const char *remote_id, const char *remote_url);
+
+/* The attempt left open of a publishing post: its id and checkpoint
+ * (new reference or NULL). Returns 0 or -ENOENT. */
+int herald_store_attempt_open(struct herald_store *st, int64_t post_id,
+                              int64_t *attempt_id, json_t **checkpoint);
+
+/* Reads the earliest next_attempt_at of waiting posts into *at. Returns
+ * 0, -ENOENT when none waits, or a negative errno value. */
+int herald_store_posts_next_due(struct herald_store *st, int64_t *at);
+
+/* Moves up to limit scheduled or retrying posts due at now to queued,
+ * earliest first; *n is how many. */
+int herald_store_posts_promote(struct herald_store *st, int64_t now,
+                               size_t limit, size_t *n);
+
+/* Reads up to max distinct accounts with queued posts into ids[]. */
+int herald_store_queued_accounts(struct herald_store *st, int64_t *ids,
+                                 size_t max, size_t *n);
+
+/* Reads the first queued post of an account, in its order (schedule,
+ * then id), into *post_id. Returns 0 or -ENOENT. */
+int herald_store_queued_first(struct herald_store *st, int64_t account_id,
+                              int64_t *post_id);
+
+/* Reads up to max posts left publishing (after a crash) into ids[]. */
+int herald_store_posts_publishing(struct herald_store *st, int64_t *ids,
+                                  size_t max, size_t *n);
+
+/* Counts an account's posts in status s into *n. */
+int herald_store_posts_count(struct herald_store *st, int64_t account_id,
+                             enum herald_post_status s, int64_t *n);
+
+/* Sets the time before which no request goes out for an account (0:
+ * none). */
+int herald_store_account_hold(struct herald_store *st, int64_t id,
+                              int64_t until);
+
+/* Reads and sets the same for a whole network; get gives 0 when none. */
+int herald_store_network_hold_get(struct herald_store *st, const char *network,
+                                  int64_t *until);
+int herald_store_network_hold_set(struct herald_store *st, const char *network,
+                                  int64_t until);
+
+/* Idempotency keys (idempotency.c) */
+
+/*
+ * Reads the answer stored for (key_id, key): the hash of the body it
+ * answered (malloc()ed), its status and its JSON (new reference).
+ * Returns 0 or -ENOENT.
+ */
+int herald_store_idempotency_get(struct herald_store *st, const char *key_id,
+                                 const char *key, char **body_hash,
+                                 int *status, json_t **response);
+
+/* Stores the answer for (key_id, key), inside the caller's transaction
+ * when one is open. -EEXIST when the key is taken. */
+int herald_store_idempotency_put(struct herald_store *st, const char *key_id,
+                                 const char *key, const char *body_hash,
+                                 int status, const json_t *response);
 
 #endif

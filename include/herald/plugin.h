@@ -136,6 +136,13 @@ struct herald_content_rules {
     uint32_t max_media; /* images per post; 0 with HERALD_MEDIA_NONE */
     int text_required;  /* non-zero: a post without text is refused */
     int link_allowed;   /* non-zero: a separate link may be attached */
+    /* Non-zero: every post names one of the account's targets (a
+     * Facebook Page); zero: a target is optional (a LinkedIn page) or
+     * meaningless. */
+    int target_required;
+    /* Non-zero: the plugin appends the link to the text (", " or " "
+     * before it), so the text limit counts both. */
+    int link_in_text;
 };
 
 /* Types of configuration values. */

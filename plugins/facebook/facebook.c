@@ -62,6 +62,7 @@ static const struct herald_content_rules fb_rules = {
     .max_media = 1,
     .text_required = 0,
     .link_allowed = 1,
+    .target_required = 1,
 };
 
 static const char *

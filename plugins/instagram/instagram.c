@@ -579,6 +579,7 @@ static const struct herald_content_rules ig_rules = {
     .max_media = 1,
     .text_required = 0,
     .link_allowed = 1,
+    .link_in_text = 1,
 };
 
 static const struct herald_config_key ig_schema[] = {

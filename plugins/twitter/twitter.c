@@ -61,6 +61,7 @@ static const struct herald_content_rules tw_rules = {
     .max_media = 0,
     .text_required = 1,
     .link_allowed = 1,
+    .link_in_text = 1,
 };
 
 /* ---- small helpers ------------------------------------------------ */
