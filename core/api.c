@@ -103,7 +103,8 @@ content_json(const struct herald_content_rules *c)
         "{s:I,s:s,s:s,s:I,s:b,s:b}", "max_text", (json_int_t)c->max_text,
         "counting", counting_name(c->counting), "media", media_name(c->media),
         "max_media", (json_int_t)c->max_media, "text_required",
-        c->text_required, "link_allowed", c->link_allowed);
+        c->text_required, "link_allowed", c->link_allowed, "target_required",
+        c->target_required, "link_separator", c->link_separator);
 
     if (c->counting == HERALD_COUNT_WEIGHTED)
         json_object_set_new(o, "url_weight", json_integer(c->url_weight));
@@ -167,6 +168,7 @@ static const struct api_route *const route_tables[] = {
     herald_api_oauth_routes,
     herald_api_account_routes,
     herald_api_event_routes,
+    herald_api_post_routes,
 };
 
 #define ROUTE_TABLES (sizeof(route_tables) / sizeof(*route_tables))

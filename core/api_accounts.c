@@ -24,6 +24,7 @@ herald_api_account_json(struct herald_daemon *d,
 {
     const struct herald_network *net =
         herald_registry_find(&d->registry, a->network);
+    int64_t blocked = 0;
     json_t *o = json_pack(
         "{s:I,s:s,s:s?,s:s?,s:s?,s:{s:s,s:s?},s:s,s:s?}", "id",
         (json_int_t)a->id, "network", a->network, "network_name",
@@ -46,6 +47,9 @@ herald_api_account_json(struct herald_daemon *d,
     json_object_set_new(o, "targets",
                         a->targets ? json_incref(a->targets) : json_array());
     json_object_set_new(o, "created_at", herald_api_time_json(a->created_at));
+    if (herald_store_posts_count(d->store, a->id, HERALD_POST_BLOCKED,
+                                 &blocked) == 0)
+        json_object_set_new(o, "blocked_posts", json_integer(blocked));
     return o;
 }
 

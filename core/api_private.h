@@ -40,6 +40,7 @@ struct api_route {
 extern const struct api_route herald_api_oauth_routes[];
 extern const struct api_route herald_api_account_routes[];
 extern const struct api_route herald_api_event_routes[];
+extern const struct api_route herald_api_post_routes[];
 
 /*
  * Parses the request body as a JSON object. Returns a new reference, or
@@ -81,6 +82,10 @@ json_t *herald_api_time_json(int64_t ms);
 /* An account as the API shows it (never a credential). New reference. */
 json_t *herald_api_account_json(struct herald_daemon *d,
                                 const struct herald_store_account *a);
+
+/* A post as the API shows it. New reference. */
+json_t *herald_api_post_json(struct herald_daemon *d,
+                             const struct herald_store_post *p);
 
 /* The current wall-clock time in milliseconds since the epoch. */
 int64_t herald_api_now_ms(void);

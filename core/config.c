@@ -113,6 +113,12 @@ static const struct herald_config_key engine_schema[] = {
      "first wait after a transient failure"},
     {"retry_ceiling_ms", HERALD_CONF_INTEGER, 0, 0, "3600000",
      "longest wait between retries"},
+    {"post_retry_limit_s", HERALD_CONF_INTEGER, 0, 0, "86400",
+     "how long a post is retried before it fails"},
+    {"publish_concurrency", HERALD_CONF_INTEGER, 0, 0, "64",
+     "most posts published at once, all networks together"},
+    {"resend_unknown", HERALD_CONF_BOOLEAN, 0, 0, "true",
+     "resend a post of unknown outcome where repeats are refused"},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -288,6 +294,11 @@ engine_numbers(struct herald_config *cfg, const json_t *root)
         (unsigned)get_integer(root, "account_check_interval_s");
     cfg->retry_floor_ms = get_integer(root, "retry_floor_ms");
     cfg->retry_ceiling_ms = get_integer(root, "retry_ceiling_ms");
+    cfg->post_retry_limit_s = get_integer(root, "post_retry_limit_s");
+    cfg->publish_concurrency =
+        (unsigned)get_integer(root, "publish_concurrency");
+    cfg->resend_unknown =
+        json_is_true(json_object_get(root, "resend_unknown"));
 }
 
 /* Sets the log level; its name was checked against level_names. */
@@ -409,6 +420,8 @@ static const struct herald_config_key network_common[] = {
      "the OAuth callback registered at the network"},
     /* The default is the plugin's default_scopes, set at load. */
     {"scopes", HERALD_CONF_STRING_ARRAY, 0, 0, NULL, "the scopes to ask for"},
+    {"concurrency", HERALD_CONF_INTEGER, 0, 0, "8",
+     "most posts published on the network at once"},
 };
 
 #define NETWORK_COMMON_COUNT                                                  \
@@ -418,6 +431,7 @@ static const struct herald_schema_rule network_rules[] = {
     {.name = "client_id", .nonempty = 1},
     {.name = "client_secret", .nonempty = 1},
     {.name = "scopes", .nonempty = 1},
+    {.name = "concurrency", .ranged = 1, .min = 1, .max = 1024},
     {.name = NULL},
 };
 

@@ -55,7 +55,11 @@ struct herald_config {
     size_t return_url_count;
     unsigned account_check_interval_s; /* 86400 default, >= 60 */
     int64_t retry_floor_ms;            /* first backoff wait; 30000 default */
-    int64_t retry_ceiling_ms; /* longest backoff wait; 3600000 default */
+    int64_t retry_ceiling_ms;     /* longest backoff wait; 3600000 default */
+    int64_t post_retry_limit_s;   /* retry a post this long; 86400 */
+    unsigned publish_concurrency; /* attempts in flight at most; 64 */
+    int resend_unknown;           /* resend unknown outcomes to deduplicating
+                                     networks; true default */
 };
 
 /*

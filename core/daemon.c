@@ -19,6 +19,7 @@
 #include "api.h"
 #include "hostapi.h"
 #include "keeper.h"
+#include "scheduler.h"
 #include "log.h"
 
 /* How long a stop waits for requests in flight before leaving them. */
@@ -225,6 +226,12 @@ start(struct herald_daemon *d, struct herald_error *err)
             herald_error_set(err, "cannot start the account keeper: %s",
                              strerror(-rc));
     }
+    if (rc == 0) {
+        rc = herald_scheduler_start(d);
+        if (rc != 0)
+            herald_error_set(err, "cannot start the scheduler: %s",
+                             strerror(-rc));
+    }
     return rc;
 }
 
@@ -234,6 +241,7 @@ teardown(struct herald_daemon *d)
     ev_signal_stop(d->loop, &d->sigint);
     ev_signal_stop(d->loop, &d->sigterm);
     ev_timer_stop(d->loop, &d->drain);
+    herald_scheduler_stop(d);
     herald_keeper_stop(d);
     /*
      * Requests in flight end now, while the plugins are loaded and the

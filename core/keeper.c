@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "hostapi.h"
 #include "log.h"
+#include "scheduler.h"
 
 /* Most actions in flight at once, and claimed per wake-up. */
 #define MAX_IN_FLIGHT 16
@@ -265,6 +266,8 @@ disconnect(struct herald_daemon *d, int64_t id, const char *network,
     herald_store_commit(d->store);
     HLOG_ACCOUNT(LOG_NOTICE, "keeper", id, 0, "disconnected: %s",
                  reason_words(reason));
+    /* Its queued posts are blocked at the scheduler's next pass. */
+    herald_scheduler_kick(d);
 }
 
 /* The action worked: active, failures forgotten, recovered if degraded. */
@@ -363,6 +366,7 @@ renew_done(struct action *x, const struct herald_outcome *o,
         set_drop(x->k->renew_now, id);
         action_ok(x);
         plan(x->k, id);
+        herald_scheduler_account_ready(d, id);
         break;
     case HERALD_OUTCOME_TOKEN_EXPIRED:
         disconnect(d, id, x->account.network, HERALD_ACCESS_EXPIRED,

@@ -623,3 +623,27 @@ herald_store_network_hold_set(struct herald_store *st, const char *network,
     store_bind_int(s, 2, until, &code);
     return store_run(st, s, code, "hold a network");
 }
+
+int
+herald_store_post_checkpoint(struct herald_store *st, int64_t post_id,
+                             json_t **checkpoint)
+{
+    static const char sql[] =
+        "SELECT checkpoint FROM attempts WHERE post_id = ?1"
+        " AND checkpoint IS NOT NULL ORDER BY id DESC LIMIT 1";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, STMT_POST_CHECKPOINT, sql, &s);
+
+    *checkpoint = NULL;
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, post_id, &code);
+    rc = store_row(st, s, code, "read a checkpoint");
+    if (rc == 1) {
+        rc = 0;
+        store_col_json(s, 0, checkpoint, &rc);
+    }
+    store_stmt_done(s);
+    return rc < 0 ? rc : 0;
+}

@@ -553,6 +553,12 @@ int herald_store_post_published(struct herald_store *st, int64_t id,
 int herald_store_attempt_open(struct herald_store *st, int64_t post_id,
                               int64_t *attempt_id, json_t **checkpoint);
 
+/* Reads the last checkpoint any attempt of a post recorded into
+ * *checkpoint (new reference, or NULL when none). Returns 0 or a
+ * negative errno value. */
+int herald_store_post_checkpoint(struct herald_store *st, int64_t post_id,
+                                 json_t **checkpoint);
+
 /* Reads the earliest next_attempt_at of waiting posts into *at. Returns
  * 0, -ENOENT when none waits, or a negative errno value. */
 int herald_store_posts_next_due(struct herald_store *st, int64_t *at);

@@ -99,6 +99,7 @@ enum store_stmt {
     STMT_ACCOUNT_HOLD,
     STMT_NETWORK_HOLD_GET,
     STMT_NETWORK_HOLD_SET,
+    STMT_POST_CHECKPOINT,
     /* idempotency.c */
     STMT_IDEMPOTENCY_GET,
     STMT_IDEMPOTENCY_PUT,

@@ -108,6 +108,10 @@ enum herald_token_model {
 #define HERALD_CAP_LOOKUP  (1u << 2) /* lookup() can find a post */
 #define HERALD_CAP_REVOKE  (1u << 3) /* revoke() is implemented */
 #define HERALD_CAP_TARGETS (1u << 4) /* accounts have posting targets */
+/* A post sent again is answered as a duplicate (by the network's own
+ * check, or by the plugin resuming from its checkpoint), so the core may
+ * resend an attempt whose outcome is unknown without posting twice. */
+#define HERALD_CAP_DEDUPLICATES (1u << 5)
 
 /* How the text length of a post is counted. */
 enum herald_text_count {
@@ -140,9 +144,10 @@ struct herald_content_rules {
      * Facebook Page); zero: a target is optional (a LinkedIn page) or
      * meaningless. */
     int target_required;
-    /* Non-zero: the plugin appends the link to the text (", " or " "
-     * before it), so the text limit counts both. */
-    int link_in_text;
+    /* When the plugin appends the link to the text, what it puts between
+     * them (" " on X, "\n\n" in an Instagram caption), so the text limit
+     * counts both; NULL when the link travels apart from the text. */
+    const char *link_separator;
 };
 
 /* Types of configuration values. */

@@ -370,7 +370,8 @@ static const struct herald_plugin fb_plugin = {
     .name = "facebook",
     .display_name = "Facebook",
     .version = "1.0.0",
-    .capabilities = HERALD_CAP_TARGETS | HERALD_CAP_REVOKE,
+    .capabilities =
+        HERALD_CAP_TARGETS | HERALD_CAP_REVOKE | HERALD_CAP_DEDUPLICATES,
     .token_model = HERALD_TOKEN_EXCHANGE_ONLY,
     .reconnect_window = 0,
     .content = &fb_rules,

@@ -579,7 +579,7 @@ static const struct herald_content_rules ig_rules = {
     .max_media = 1,
     .text_required = 0,
     .link_allowed = 1,
-    .link_in_text = 1,
+    .link_separator = "\n\n",
 };
 
 static const struct herald_config_key ig_schema[] = {
@@ -611,7 +611,8 @@ static const struct herald_plugin ig_plugin = {
     .name = "instagram",
     .display_name = "Instagram",
     .version = "1.0.0",
-    .capabilities = HERALD_CAP_REFRESH | HERALD_CAP_LOOKUP,
+    .capabilities =
+        HERALD_CAP_REFRESH | HERALD_CAP_LOOKUP | HERALD_CAP_DEDUPLICATES,
     .token_model = HERALD_TOKEN_SELF_EXTENDING,
     .reconnect_window = 0,
     .content = &ig_rules,

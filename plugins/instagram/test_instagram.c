@@ -140,7 +140,8 @@ test_descriptor(void)
     CHECK_STR(plugin->name, "instagram");
     CHECK_STR(plugin->display_name, "Instagram");
     CHECK(plugin->token_model == HERALD_TOKEN_SELF_EXTENDING);
-    CHECK(plugin->capabilities == (HERALD_CAP_REFRESH | HERALD_CAP_LOOKUP));
+    CHECK(plugin->capabilities ==
+          (HERALD_CAP_REFRESH | HERALD_CAP_LOOKUP | HERALD_CAP_DEDUPLICATES));
     CHECK(plugin->reconnect_window == 0);
     CHECK(r->max_text == 2200);
     CHECK(r->counting == HERALD_COUNT_CODEPOINTS);

@@ -610,7 +610,8 @@ static const struct herald_plugin li_plugin = {
     .name = "linkedin",
     .display_name = "LinkedIn",
     .version = "1.0.0",
-    .capabilities = HERALD_CAP_REFRESH | HERALD_CAP_TARGETS,
+    .capabilities =
+        HERALD_CAP_REFRESH | HERALD_CAP_TARGETS | HERALD_CAP_DEDUPLICATES,
     .token_model = HERALD_TOKEN_FIXED_DEADLINE_REFRESH,
     .reconnect_window = 2592000,
     .content = &li_rules,

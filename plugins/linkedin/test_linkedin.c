@@ -152,7 +152,8 @@ test_descriptor(void)
     CHECK(plugin->version != NULL);
     CHECK(plugin->token_model == HERALD_TOKEN_FIXED_DEADLINE_REFRESH);
     CHECK(plugin->reconnect_window == 2592000);
-    CHECK(plugin->capabilities == (HERALD_CAP_REFRESH | HERALD_CAP_TARGETS));
+    CHECK(plugin->capabilities ==
+          (HERALD_CAP_REFRESH | HERALD_CAP_TARGETS | HERALD_CAP_DEDUPLICATES));
     CHECK(r->max_text == 3000);
     CHECK(r->counting == HERALD_COUNT_CODEPOINTS);
     CHECK(r->media == HERALD_MEDIA_ALLOWED);

@@ -127,7 +127,8 @@ test_descriptor(void)
     CHECK_STR(plugin->display_name, "X");
     CHECK(plugin->token_model == HERALD_TOKEN_ROTATING_REFRESH);
     CHECK(plugin->capabilities ==
-          (HERALD_CAP_PKCE | HERALD_CAP_REFRESH | HERALD_CAP_REVOKE));
+          (HERALD_CAP_PKCE | HERALD_CAP_REFRESH | HERALD_CAP_REVOKE |
+           HERALD_CAP_DEDUPLICATES));
     CHECK(plugin->reconnect_window == 0);
     CHECK(plugin->lookup == NULL);
     CHECK(plugin->revoke != NULL);

@@ -61,7 +61,7 @@ static const struct herald_content_rules tw_rules = {
     .max_media = 0,
     .text_required = 1,
     .link_allowed = 1,
-    .link_in_text = 1,
+    .link_separator = " ",
 };
 
 /* ---- small helpers ------------------------------------------------ */
@@ -442,7 +442,8 @@ static const struct herald_plugin tw_plugin = {
     .name = "twitter",
     .display_name = "X",
     .version = "1.0.0",
-    .capabilities = HERALD_CAP_PKCE | HERALD_CAP_REFRESH | HERALD_CAP_REVOKE,
+    .capabilities = HERALD_CAP_PKCE | HERALD_CAP_REFRESH | HERALD_CAP_REVOKE |
+                    HERALD_CAP_DEDUPLICATES,
     .token_model = HERALD_TOKEN_ROTATING_REFRESH,
     .reconnect_window = 0,
     .content = &tw_rules,

@@ -194,3 +194,42 @@ class World:
             lambda: self.account(account_id)["status"] == status and
             self.account(account_id), timeout,
             "account %d to be %s" % (account_id, status))
+
+
+def post_body(accounts, text="hello from herald", **fields):
+    body = {"accounts": accounts, "text": text}
+    body.update(fields)
+    return body
+
+
+class Posts:
+    """The calling app's side of posting, on a World."""
+
+    def __init__(self, world):
+        self.w = world
+
+    def create(self, body, key=None):
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Idempotency-Key"] = key
+        resp, text = self.w.daemon.request("POST", "/v1/posts", key=API_KEY,
+                                           body=json.dumps(body),
+                                           headers=headers)
+        return resp.status, json.loads(text)
+
+    def get(self, post_id):
+        status, body = self.w.api("GET", "/v1/posts/%d" % post_id)
+        assert status == 200, body
+        return body
+
+    def wait(self, post_id, statuses, timeout=30):
+        if isinstance(statuses, str):
+            statuses = (statuses,)
+        try:
+            return self.w.wait_for(
+                lambda: (lambda p: p if p["status"] in statuses else None)(
+                    self.get(post_id)),
+                timeout, "post %d to be %s" % (post_id, "/".join(statuses)))
+        except AssertionError:
+            raise AssertionError("post %d is not %s: %s" % (
+                post_id, "/".join(statuses), self.get(post_id)))

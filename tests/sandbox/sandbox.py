@@ -47,6 +47,12 @@ class Reply:
 
     def __init__(self, status=200, body=None, headers=None, ctype=None):
         self.status = status
+        if isinstance(body, bytes):
+            self.body = body
+            self.headers = dict(headers or {})
+            if ctype:
+                self.headers["Content-Type"] = ctype
+            return
         if isinstance(body, (dict, list)):
             body = json.dumps(body)
             ctype = ctype or "application/json"
@@ -329,6 +335,33 @@ class SandboxServer(ThreadingHTTPServer):
         return self
 
 
+class ImageHost(Network):
+    """Serves small images under /images/<name>, as a public image host
+    the networks (and plugins that upload bytes) fetch post media from."""
+
+    name = "images"
+
+    # A 1x1 JPEG.
+    JPEG = bytes.fromhex(
+        "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707"
+        "07090908 0a0c140d0c0b0b0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c"
+        "1c2837292c30313434341f27393d38323c2e333432ffc0000b080001000101011100"
+        "ffc4001f0000010501010101010100000000000000000102030405060708090a0bff"
+        "c400b5100002010303020403050504040000017d01020300041105122131410613"
+        "516107227114328191a1082342b1c11552d1f02433627282090a161718191a2526"
+        "2728292a3435363738393a434445464748494a535455565758595a636465666768"
+        "696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7"
+        "a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3"
+        "e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00fbd3ffd9"
+        .replace(" ", ""))
+
+    def routes(self):
+        return [("GET", r"/[A-Za-z0-9._-]+\.jpg", self.image)]
+
+    def image(self, req, m):
+        return Reply(200, self.JPEG, ctype="image/jpeg")
+
+
 def all_networks():
     """Every sandbox network module that exists, instantiated."""
     import importlib
@@ -339,4 +372,5 @@ def all_networks():
         except ImportError:
             continue
         networks.append(mod.SandboxNetwork())
+    networks.append(ImageHost())
     return networks
