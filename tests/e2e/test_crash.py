@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The crash test: SIGKILL the daemon at random moments during a drain.
 
-Posts (HERALD_CRASH_POSTS, default 1200; thousands in longer runs) across all four
-sandbox networks are accepted, then the daemon is killed with SIGKILL at
+Posts (HERALD_CRASH_POSTS, default 1200; thousands in longer runs)
+across all four sandbox networks are accepted, then the daemon is killed with SIGKILL at
 random moments and restarted, again and again, until every post has
 reached an end state. Then: no accepted post is lost, none was
 published twice at a sandbox, and every post the daemon calls published
