@@ -204,9 +204,8 @@ check_content(struct draft *dr, struct target *t,
         .media = dr->media,
         .media_count = dr->media_count,
     };
-    size_t n =
-        herald_validate_content(&c, rules, net->plugin->display_name,
-                                rules->link_separator, found, 8);
+    size_t n = herald_validate_content(&c, rules, net->plugin->display_name,
+                                       rules->link_separator, found, 8);
 
     for (size_t i = 0; i < n && i < 8; i++)
         problem(dr, t->account_id, found[i].rule, found[i].message);
