@@ -46,7 +46,8 @@ class Common:
         log = self.w.daemon.read_log()
         secrets = set()
         for net in self.w.sandbox.networks.values():
-            secrets.add(net.settings["client_secret"])
+            if net.settings.get("client_secret"):
+                secrets.add(net.settings["client_secret"])
             collect_secrets(net.state(), secrets)
         self.assertEqual(self.w.stop(), 0)
         for secret in secrets:
