@@ -207,6 +207,20 @@ class PublishTest(unittest.TestCase):
         self.assertEqual([p["text"] for p in self.posted("twitter")]
                          .count("lost answer"), 1)
 
+    def test_expired_token_is_renewed_once_then_published(self):
+        x = self.w.net("twitter")
+        x.control("expire", {"user": "alice"})
+        status, body = self.p.create(post_body([self.acc["twitter"]],
+                                               text="after a renewal"))
+        post = self.p.wait(body["posts"][0]["id"], "published")
+        self.assertEqual(post["attempts"], 2)
+        renewals = [r for r in x.requests
+                    if r.get("path") == "/2/oauth2/token" and
+                    r.get("form", {}).get("grant_type") == "refresh_token"]
+        self.assertEqual(len(renewals), 1)
+        self.assertEqual(self.w.account(self.acc["twitter"])["status"],
+                         "active")
+
     def test_rate_limit_is_honoured(self):
         x = self.w.net("twitter")
         reset = int(time.time()) + 3
