@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "api_private.h"
+#include "clock.h"
+#include "keeper.h"
+#include "scheduler.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -157,9 +160,44 @@ get_networks(struct herald_daemon *d, struct herald_request *req,
                                 json_pack("{s:o}", "networks", list));
 }
 
+/* Moves the clock forward; only with test_clock, else no such route. */
+static void
+post_test_clock(struct herald_daemon *d, struct herald_request *req,
+                const struct api_params *params)
+{
+    json_t *body;
+    json_t *advance;
+
+    (void)params;
+    if (!d->cfg->test_clock) {
+        herald_request_error(req, 404, "not_found", "no such endpoint");
+        return;
+    }
+    if (!(body = herald_api_body_object(req)))
+        return;
+    advance = json_object_get(body, "advance_s");
+    if (!json_is_number(advance) || json_number_value(advance) < 0) {
+        herald_request_error(req, 400, "invalid_field",
+                             "'advance_s' must be a number of seconds >= 0");
+    } else {
+        herald_clock_advance((int64_t)(json_number_value(advance) * 1000));
+        HLOG(LOG_WARNING, "api", "test clock moved forward %.3f s",
+             json_number_value(advance));
+        herald_keeper_rearm(d);
+        herald_scheduler_kick(d);
+        herald_request_respond_json(
+            req, 200,
+            json_pack("{s:o,s:I}", "now",
+                      herald_api_time_json(herald_clock_now_ms()), "offset_ms",
+                      (json_int_t)herald_clock_offset_ms()));
+    }
+    json_decref(body);
+}
+
 static const struct api_route core_routes[] = {
     {"GET", "/v1/health", 1, get_health},
     {"GET", "/v1/networks", 0, get_networks},
+    {"POST", "/v1/test/clock", 0, post_test_clock},
     {NULL, NULL, 0, NULL},
 };
 

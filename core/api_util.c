@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api_private.h"
+#include "clock.h"
 
 json_t *
 herald_api_body_object(struct herald_request *req)
@@ -189,10 +190,7 @@ herald_api_time_json(int64_t ms)
 int64_t
 herald_api_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return herald_clock_now_ms();
 }
 
 int

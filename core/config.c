@@ -119,6 +119,8 @@ static const struct herald_config_key engine_schema[] = {
      "most posts published at once, all networks together"},
     {"resend_unknown", HERALD_CONF_BOOLEAN, 0, 0, "true",
      "resend a post of unknown outcome where repeats are refused"},
+    {"test_clock", HERALD_CONF_BOOLEAN, 0, 0, "false",
+     "let POST /v1/test/clock move the clock forward (tests only)"},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -299,6 +301,7 @@ engine_numbers(struct herald_config *cfg, const json_t *root)
         (unsigned)get_integer(root, "publish_concurrency");
     cfg->resend_unknown =
         json_is_true(json_object_get(root, "resend_unknown"));
+    cfg->test_clock = json_is_true(json_object_get(root, "test_clock"));
 }
 
 /* Sets the log level; its name was checked against level_names. */

@@ -60,6 +60,7 @@ struct herald_config {
     unsigned publish_concurrency; /* attempts in flight at most; 64 */
     int resend_unknown;           /* resend unknown outcomes to deduplicating
                                      networks; true default */
+    int test_clock; /* the clock may be moved forward; tests only */
 };
 
 /*

@@ -182,6 +182,10 @@ start_server(struct herald_daemon *d, struct herald_error *err)
         return rc;
     HLOG(LOG_NOTICE, "daemon", "listening on %s:%d", cfg->listen_address,
          herald_httpd_port(d->httpd));
+    if (cfg->test_clock)
+        HLOG(LOG_WARNING, "daemon",
+             "the test clock is enabled: API clients can move time "
+             "forward; never do this in production");
     if (cfg->api_key_count == 0)
         HLOG(LOG_WARNING, "daemon",
              "no API keys configured: every endpoint but /v1/health "

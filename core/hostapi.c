@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
 #include "client.h"
+#include "clock.h"
 #include "crypto.h"
 #include "daemon.h"
 #include "log.h"
@@ -129,10 +129,7 @@ host_response_header(const struct herald_http_response *resp, const char *name)
 static int64_t
 host_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return herald_clock_now_ms();
 }
 
 static json_t *

@@ -618,6 +618,13 @@ herald_keeper_stop(struct herald_daemon *d)
     d->keeper = NULL;
 }
 
+void
+herald_keeper_rearm(struct herald_daemon *d)
+{
+    if (d->keeper)
+        arm(d->keeper);
+}
+
 unsigned
 herald_keeper_in_flight(const struct herald_daemon *d)
 {

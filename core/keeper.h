@@ -45,6 +45,9 @@ int herald_keeper_start(struct herald_daemon *d);
 /* Stops the timer; actions in flight end with the HTTP client. */
 void herald_keeper_stop(struct herald_daemon *d);
 
+/* Re-arms the timer, after the clock moved. */
+void herald_keeper_rearm(struct herald_daemon *d);
+
 /* Returns the number of actions in flight. */
 unsigned herald_keeper_in_flight(const struct herald_daemon *d);
 

@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "clock.h"
 #include "store_private.h"
 
 #define KEY_CHECK_NAME "key_check"
@@ -52,10 +53,7 @@ static const struct {
 int64_t
 store_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return herald_clock_now_ms();
 }
 
 void
