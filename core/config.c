@@ -119,6 +119,12 @@ static const struct herald_config_key engine_schema[] = {
      "most posts published at once, all networks together"},
     {"resend_unknown", HERALD_CONF_BOOLEAN, 0, 0, "true",
      "resend a post of unknown outcome where repeats are refused"},
+    {"lateness_limit_s", HERALD_CONF_INTEGER, 0, 0, "0",
+     "expire a post this late past its schedule; 0 publishes however late"},
+    {"reminder_days", HERALD_CONF_STRING, 0, 0, "\"14,7,1\"",
+     "days before a hard deadline that reminders go out"},
+    {"reconnect_reminder_days", HERALD_CONF_STRING, 0, 0, "\"7,3,1\"",
+     "days before a reconnect window closes that reminders go out"},
     {"test_clock", HERALD_CONF_BOOLEAN, 0, 0, "false",
      "let POST /v1/test/clock move the clock forward (tests only)"},
     {NULL, 0, 0, 0, NULL, NULL},
@@ -145,6 +151,11 @@ static const struct herald_schema_rule engine_rules[] = {
      .ranged = 1,
      .min = 60,
      .max = UINT_MAX},
+    {.name = "retry_floor_ms", .ranged = 1, .min = 100, .max = INT_MAX},
+    {.name = "retry_ceiling_ms", .ranged = 1, .min = 100, .max = INT_MAX},
+    {.name = "post_retry_limit_s", .ranged = 1, .min = 1, .max = INT_MAX},
+    {.name = "publish_concurrency", .ranged = 1, .min = 1, .max = 4096},
+    {.name = "lateness_limit_s", .ranged = 1, .min = 0, .max = INT_MAX},
     {.name = NULL},
 };
 
@@ -302,6 +313,7 @@ engine_numbers(struct herald_config *cfg, const json_t *root)
     cfg->resend_unknown =
         json_is_true(json_object_get(root, "resend_unknown"));
     cfg->test_clock = json_is_true(json_object_get(root, "test_clock"));
+    cfg->lateness_limit_s = get_integer(root, "lateness_limit_s");
 }
 
 /* Sets the log level; its name was checked against level_names. */
@@ -318,6 +330,42 @@ engine_level(struct herald_config *cfg, const json_t *root,
                      "logger knows",
                      cfg->source, name);
     return -EINVAL;
+}
+
+/*
+ * Parses a list of days such as "14,7,1" (1 to 8 numbers from 1 to 365)
+ * into days[], sorted from the largest. Returns 0 or -EINVAL with err.
+ */
+static int
+engine_days(struct herald_config *cfg, const json_t *root, const char *key,
+            int *days, size_t *count, struct herald_error *err)
+{
+    const char *s = get_string(root, key);
+    char *end;
+
+    *count = 0;
+    while (s && *s) {
+        long v = strtol(s, &end, 10);
+
+        if (end == s || v < 1 || v > 365 || *count == 8 ||
+            (*end && *end != ',')) {
+            herald_error_set(err,
+                             "%s: key '%s': expected up to 8 numbers of "
+                             "days from 1 to 365, separated by commas",
+                             cfg->source, key);
+            return -EINVAL;
+        }
+        days[(*count)++] = (int)v;
+        s = *end ? end + 1 : end;
+    }
+    /* Largest first: the order reminders fall due. */
+    for (size_t i = 1; i < *count; i++)
+        for (size_t j = i; j > 0 && days[j] > days[j - 1]; j--) {
+            int t = days[j];
+            days[j] = days[j - 1];
+            days[j - 1] = t;
+        }
+    return 0;
 }
 
 /* Builds the struct from the validated document root of file into *out. */
@@ -345,6 +393,20 @@ engine_build(const char *file, const json_t *root, struct herald_config **out,
         rc = engine_paths(cfg, root, dir, err);
     if (rc == 0)
         rc = engine_level(cfg, root, err);
+    if (rc == 0)
+        rc = engine_days(cfg, root, "reminder_days", cfg->reminder_days,
+                         &cfg->reminder_count, err);
+    if (rc == 0)
+        rc = engine_days(cfg, root, "reconnect_reminder_days",
+                         cfg->reconnect_reminder_days,
+                         &cfg->reconnect_reminder_count, err);
+    if (rc == 0 && cfg->retry_ceiling_ms < cfg->retry_floor_ms) {
+        herald_error_set(err,
+                         "%s: key 'retry_ceiling_ms': must not be less "
+                         "than retry_floor_ms",
+                         cfg->source);
+        rc = -EINVAL;
+    }
 
     if (rc < 0) {
         if (rc == -ENOMEM)

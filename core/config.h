@@ -60,7 +60,12 @@ struct herald_config {
     unsigned publish_concurrency; /* attempts in flight at most; 64 */
     int resend_unknown;           /* resend unknown outcomes to deduplicating
                                      networks; true default */
-    int test_clock; /* the clock may be moved forward; tests only */
+    int test_clock;           /* the clock may be moved forward; tests only */
+    int64_t lateness_limit_s; /* expire posts this late; 0: never */
+    int reminder_days[8];     /* days before a hard deadline, descending */
+    size_t reminder_count;
+    int reconnect_reminder_days[8]; /* before a reconnect window closes */
+    size_t reconnect_reminder_count;
 };
 
 /*
