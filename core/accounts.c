@@ -274,7 +274,8 @@ herald_store_account_reconnect(struct herald_store *st, int64_t id,
         " owner_email = coalesce(?4, owner_email), targets = ?5,"
         " connected_at = ?6, last_ok_at = ?7, status = 'active',"
         " status_reason = NULL, reconnect_deadline = NULL, failures = 0,"
-        " renewing_since = NULL, status_changed_at = ?8, updated_at = ?8"
+        " renewing_since = NULL, hold_until = NULL,"
+        " status_changed_at = ?8, updated_at = ?8"
         " WHERE id = ?1 AND status <> 'removed'";
     char *targets = NULL;
     sqlite3_stmt *s = NULL;
@@ -545,4 +546,48 @@ herald_store_accounts_renewing(struct herald_store *st, int64_t *ids,
         return rc;
     store_bind_int(s, 1, (int64_t)max, &code);
     return read_ids(st, s, code, ids, max, n, "find interrupted renewals");
+}
+
+int
+herald_store_reminder_sent(struct herald_store *st, int64_t account_id,
+                           const char *kind, int64_t deadline, int days)
+{
+    static const char sql[] =
+        "SELECT 1 FROM reminders WHERE account_id = ?1 AND kind = ?2"
+        " AND deadline = ?3 AND days = ?4";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, STMT_REMINDER_SENT, sql, &s);
+
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, account_id, &code);
+    store_bind_text(s, 2, kind, &code);
+    store_bind_int(s, 3, deadline, &code);
+    store_bind_int(s, 4, days, &code);
+    rc = store_row(st, s, code, "read a reminder");
+    store_stmt_done(s);
+    return rc;
+}
+
+int
+herald_store_reminder_put(struct herald_store *st, int64_t account_id,
+                          const char *kind, int64_t deadline, int days,
+                          int64_t now)
+{
+    static const char sql[] =
+        "INSERT OR IGNORE INTO reminders (account_id, kind, deadline, days,"
+        " sent_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, STMT_REMINDER_PUT, sql, &s);
+
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, account_id, &code);
+    store_bind_text(s, 2, kind, &code);
+    store_bind_int(s, 3, deadline, &code);
+    store_bind_int(s, 4, days, &code);
+    store_bind_int(s, 5, now, &code);
+    return store_run(st, s, code, "record a reminder");
 }

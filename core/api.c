@@ -207,6 +207,7 @@ static const struct api_route *const route_tables[] = {
     herald_api_account_routes,
     herald_api_event_routes,
     herald_api_post_routes,
+    herald_api_bulk_routes,
 };
 
 #define ROUTE_TABLES (sizeof(route_tables) / sizeof(*route_tables))

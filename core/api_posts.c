@@ -39,6 +39,7 @@ struct draft {
     const char *media[MAX_MEDIA + 1];
     size_t media_count;
     int64_t scheduled_at;
+    int64_t expire_after_s; /* as struct herald_store_post's */
     struct target targets[MAX_ACCOUNTS];
     size_t target_count;
     json_t *problems; /* array, new reference */
@@ -107,6 +108,25 @@ read_media(struct draft *dr, json_t *body)
         }
         dr->media[dr->media_count++] = json_string_value(m);
     }
+}
+
+/* Reads the post's own lateness limit: absent for the engine's, 0 for
+ * none, else seconds. */
+static void
+read_lateness(struct draft *dr, json_t *body)
+{
+    json_t *v = json_object_get(body, "expire_after_s");
+
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        problem(dr, 0, "invalid_field",
+                "'expire_after_s' must be a number of seconds (0: publish "
+                "however late)");
+        return;
+    }
+    dr->expire_after_s =
+        json_integer_value(v) == 0 ? -1 : (int64_t)json_integer_value(v);
 }
 
 static void
@@ -277,6 +297,7 @@ draft_read(struct herald_daemon *d, json_t *body, struct draft *dr)
         read_string(dr, body, "link", &dr->link) == 0) {
         read_media(dr, body);
         read_schedule(dr, body);
+        read_lateness(dr, body);
         read_targets(dr, body);
     }
     if (json_array_size(dr->problems) == 0) {
@@ -348,6 +369,7 @@ create_posts(struct herald_daemon *d, struct draft *dr, const char *scope,
             .text = dr->text,
             .link = dr->link,
             .scheduled_at = dr->scheduled_at,
+            .expire_after_s = dr->expire_after_s,
         };
         int64_t id = 0;
 

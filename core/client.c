@@ -6,6 +6,10 @@
  * timer fired (timeout_cb), and each of those hands control back to
  * curl_multi_socket_action() and then reaps finished transfers.
  *
+ * Mail goes the same way: herald_client_send_mail() configures an SMTP
+ * transfer that uploads the message through read_cb, on the same multi
+ * handle, so sending mail never blocks the loop either.
+ *
  * Invariant: curl is never re-entered from one of its own callbacks.
  * timer_cb only arms an ev_timer, even for a timeout of zero, so
  * curl_multi_socket_action() always runs from a loop callback, and so do
@@ -19,6 +23,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "log.h"
 
@@ -37,7 +42,11 @@ struct transfer {
     struct herald_client *client;
     CURL *easy;
     struct curl_slist *request_headers;
-    char *body_copy;
+    struct curl_slist *rcpt; /* mail: the recipient */
+    char *body_copy;         /* the request body, or the mail */
+    size_t upload_len;       /* mail: bytes of body_copy */
+    size_t upload_off;       /* mail: bytes handed to curl so far */
+    int mail;                /* an SMTP transfer */
     char *body;
     size_t body_len;
     size_t body_cap;
@@ -248,6 +257,10 @@ free_transfer(struct transfer *t)
 {
     curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->request_headers);
+    curl_slist_free_all(t->rcpt);
+    /* A mail may carry a one-time link. */
+    if (t->mail && t->body_copy)
+        sodium_memzero(t->body_copy, t->upload_len);
     curl_slist_free_all(t->response_headers);
     free(t->body_copy);
     free(t->body);
@@ -264,7 +277,8 @@ finish(struct herald_client *c, struct transfer *t,
 
     curl_multi_remove_handle(c->multi, t->easy);
     unlink_transfer(c, t);
-    if (transport == HERALD_TRANSPORT_OK)
+    /* An SMTP server's refusal has a code worth keeping too. */
+    if (transport == HERALD_TRANSPORT_OK || t->mail)
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     if (t->too_big)
         snprintf(t->error, sizeof(t->error),
@@ -411,29 +425,33 @@ configure(struct herald_client *c, struct transfer *t,
     return 0;
 }
 
-int
-herald_client_send(struct herald_client *c,
-                   const struct herald_client_request *req,
-                   herald_client_done_fn done, void *udata)
+/* Makes a transfer with its easy handle. Returns it, or NULL. */
+static struct transfer *
+new_transfer(struct herald_client *c, herald_client_done_fn done,
+             void *udata)
 {
-    struct transfer *t;
-    int rc;
+    struct transfer *t = calloc(1, sizeof(*t));
 
-    if (!valid_request(req) || !done)
-        return -EINVAL;
-    t = calloc(1, sizeof(*t));
     if (!t)
-        return -ENOMEM;
+        return NULL;
     t->client = c;
     t->done = done;
     t->udata = udata;
     t->easy = curl_easy_init();
     if (!t->easy) {
         free(t);
-        return -ENOMEM;
+        return NULL;
     }
+    return t;
+}
 
-    rc = configure(c, t, req);
+/*
+ * Hands a configured transfer (rc 0) to curl and links it in; frees it
+ * on any failure. Returns 0 or a negative errno value.
+ */
+static int
+start_transfer(struct herald_client *c, struct transfer *t, int rc)
+{
     if (rc == 0 && curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
         rc = -ENOMEM;
     if (rc != 0) {
@@ -447,6 +465,99 @@ herald_client_send(struct herald_client *c,
     c->transfers = t;
     c->pending++;
     return 0;
+}
+
+int
+herald_client_send(struct herald_client *c,
+                   const struct herald_client_request *req,
+                   herald_client_done_fn done, void *udata)
+{
+    struct transfer *t;
+
+    if (!valid_request(req) || !done)
+        return -EINVAL;
+    t = new_transfer(c, done, udata);
+    if (!t)
+        return -ENOMEM;
+    return start_transfer(c, t, configure(c, t, req));
+}
+
+/* Hands curl the next piece of the mail. */
+static size_t
+read_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+    struct transfer *t = userp;
+    size_t room = size * nitems;
+    size_t left = t->upload_len - t->upload_off;
+    size_t n = left < room ? left : room;
+
+    memcpy(buf, t->body_copy + t->upload_off, n);
+    t->upload_off += n;
+    return n;
+}
+
+static int
+valid_mail(const struct herald_client_mail *m)
+{
+    if (!m->url || !m->from || !*m->from || !m->rcpt || !*m->rcpt ||
+        !m->message || m->message_len == 0)
+        return 0;
+    return strncmp(m->url, "smtp://", 7) == 0 ||
+           strncmp(m->url, "smtps://", 8) == 0;
+}
+
+static int
+configure_mail(struct herald_client *c, struct transfer *t,
+               const struct herald_client_mail *m)
+{
+    long timeout = m->timeout_ms > 0 ? m->timeout_ms : c->default_timeout_ms;
+    int tls = m->require_tls || strncmp(m->url, "smtps://", 8) == 0;
+    CURL *e = t->easy;
+
+    t->mail = 1;
+    t->rcpt = curl_slist_append(NULL, m->rcpt);
+    t->body_copy = malloc(m->message_len);
+    if (!t->rcpt || !t->body_copy)
+        return -ENOMEM;
+    memcpy(t->body_copy, m->message, m->message_len);
+    t->upload_len = m->message_len;
+
+    curl_easy_setopt(e, CURLOPT_URL, m->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, m->from);
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, t->rcpt);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt(e, CURLOPT_READDATA, t);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->message_len);
+    if (tls)
+        curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    if (m->username) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, m->username);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, m->password ? m->password : "");
+    }
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     timeout < 10000 ? timeout : 10000L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    return 0;
+}
+
+int
+herald_client_send_mail(struct herald_client *c,
+                        const struct herald_client_mail *mail,
+                        herald_client_done_fn done, void *udata)
+{
+    struct transfer *t;
+
+    if (!valid_mail(mail) || !done)
+        return -EINVAL;
+    t = new_transfer(c, done, udata);
+    if (!t)
+        return -ENOMEM;
+    return start_transfer(c, t, configure_mail(c, t, mail));
 }
 
 size_t

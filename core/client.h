@@ -3,7 +3,8 @@
  *
  * One libcurl multi handle, driven by the libev loop through curl's
  * socket and timer callbacks, carries every request herald sends to a
- * network. Requests never block the loop; each ends in exactly one call of
+ * network, and every mail the notifier sends over SMTP. Requests never
+ * block the loop; each ends in exactly one call of
  * its completion callback, always from a loop callback and never from
  * inside herald_client_send().
  *
@@ -67,6 +68,37 @@ int herald_client_send(struct herald_client *c,
  * surrounding blanks trimmed), borrowed for the callback, or NULL.
  */
 const char *herald_client_header(const void *headers, const char *name);
+
+/*
+ * A mail for herald_client_send_mail(); everything is borrowed and
+ * copied. message is the whole RFC 5322 message with CRLF line ends.
+ */
+struct herald_client_mail {
+    const char *url;      /* "smtp://host:port" or "smtps://host:port" */
+    const char *from;     /* envelope sender: a bare address */
+    const char *rcpt;     /* the one recipient: a bare address */
+    const char *message;  /* may hold a one-time link: wiped when done */
+    size_t message_len;
+    const char *username; /* NULL: no authentication */
+    const char *password; /* secret; NULL with no username */
+    int require_tls;      /* STARTTLS required on smtp:// (always TLS
+                             on smtps://) */
+    long timeout_ms;      /* 0: the client's default */
+};
+
+/*
+ * Queues a mail, sent over SMTP on the same multi handle as requests.
+ * done(resp, udata) is called exactly once, later, from a loop callback:
+ * resp->transport says whether the server took the mail
+ * (HERALD_TRANSPORT_OK), resp->status is the server's last reply code
+ * (250, 550, 421...; 0 when none came) and resp->error curl's reason,
+ * which never holds the password. Returns 0, or -EINVAL (a URL that is
+ * not smtp(s), no sender, no recipient or no message; done is never
+ * called), or -ENOMEM.
+ */
+int herald_client_send_mail(struct herald_client *c,
+                            const struct herald_client_mail *mail,
+                            herald_client_done_fn done, void *udata);
 
 /* Returns the number of requests in flight. */
 size_t herald_client_pending(const struct herald_client *c);

@@ -127,6 +127,24 @@ static const struct herald_config_key engine_schema[] = {
      "days before a reconnect window closes that reminders go out"},
     {"test_clock", HERALD_CONF_BOOLEAN, 0, 0, "false",
      "let POST /v1/test/clock move the clock forward (tests only)"},
+    {"smtp_url", HERALD_CONF_STRING, 0, 0, NULL,
+     "SMTP server notices are mailed through; absent or empty: no email"},
+    {"smtp_from", HERALD_CONF_STRING, 0, 0, NULL,
+     "the From address of notices"},
+    {"smtp_username", HERALD_CONF_STRING, 0, 0, NULL,
+     "user name at the SMTP server"},
+    {"smtp_password", HERALD_CONF_STRING, 0, 1, NULL,
+     "password at the SMTP server"},
+    {"smtp_starttls", HERALD_CONF_BOOLEAN, 0, 0, "false",
+     "require STARTTLS on an smtp:// server"},
+    {"webhook_url", HERALD_CONF_URL, 0, 0, NULL,
+     "the calling app's URL webhooks are posted to; absent: none"},
+    {"webhook_secret", HERALD_CONF_STRING, 0, 1, NULL,
+     "key webhooks are signed with"},
+    {"reauth_link_days", HERALD_CONF_INTEGER, 0, 0, "7",
+     "days a one-time reauthorization link stays valid"},
+    {"notice_max_attempts", HERALD_CONF_INTEGER, 0, 0, "10",
+     "attempts at delivering one notice before it fails"},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -156,6 +174,11 @@ static const struct herald_schema_rule engine_rules[] = {
     {.name = "post_retry_limit_s", .ranged = 1, .min = 1, .max = INT_MAX},
     {.name = "publish_concurrency", .ranged = 1, .min = 1, .max = 4096},
     {.name = "lateness_limit_s", .ranged = 1, .min = 0, .max = INT_MAX},
+    {.name = "smtp_from", .nonempty = 1},
+    {.name = "smtp_username", .nonempty = 1},
+    {.name = "webhook_secret", .nonempty = 1},
+    {.name = "reauth_link_days", .ranged = 1, .min = 1, .max = 365},
+    {.name = "notice_max_attempts", .ranged = 1, .min = 1, .max = 100},
     {.name = NULL},
 };
 
@@ -314,6 +337,58 @@ engine_numbers(struct herald_config *cfg, const json_t *root)
         json_is_true(json_object_get(root, "resend_unknown"));
     cfg->test_clock = json_is_true(json_object_get(root, "test_clock"));
     cfg->lateness_limit_s = get_integer(root, "lateness_limit_s");
+    cfg->smtp_starttls = json_is_true(json_object_get(root, "smtp_starttls"));
+    cfg->reauth_link_days = (unsigned)get_integer(root, "reauth_link_days");
+    cfg->notice_max_attempts =
+        (unsigned)get_integer(root, "notice_max_attempts");
+}
+
+/* Copies an optional string (NULL or empty: absent) into *out. */
+static int
+copy_optional(const json_t *root, const char *name, char **out)
+{
+    const char *v = get_string(root, name);
+
+    *out = NULL;
+    if (!v || !*v)
+        return 0;
+    *out = strdup(v);
+    return *out ? 0 : -ENOMEM;
+}
+
+/*
+ * Copies the notifier's settings into cfg and checks the ones that go
+ * together. Returns 0, -ENOMEM, or -EINVAL with err naming the key.
+ */
+static int
+engine_notices(struct herald_config *cfg, const json_t *root,
+               struct herald_error *err)
+{
+    static const char *const keys[] = {"smtp_url", "smtp_from",
+                                       "smtp_username", "smtp_password",
+                                       "webhook_url", "webhook_secret"};
+    char **fields[] = {&cfg->smtp_url,      &cfg->smtp_from,
+                       &cfg->smtp_username, &cfg->smtp_password,
+                       &cfg->webhook_url,   &cfg->webhook_secret};
+    const char *bad = NULL, *why = NULL;
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+        if (copy_optional(root, keys[i], fields[i]) != 0)
+            return -ENOMEM;
+    if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+        strncmp(cfg->smtp_url, "smtps://", 8) != 0)
+        bad = "smtp_url", why = "expected a URL starting with smtp:// or "
+                                "smtps://";
+    else if (cfg->smtp_url && !cfg->smtp_from)
+        bad = "smtp_from", why = "required when smtp_url is set";
+    else if (cfg->smtp_password && !cfg->smtp_username)
+        bad = "smtp_password", why = "given without smtp_username";
+    else if (cfg->webhook_url && !cfg->webhook_secret)
+        bad = "webhook_secret", why = "required when webhook_url is set";
+    if (!bad)
+        return 0;
+    herald_error_set(err, "%s: key '%s': %s", cfg->source, bad, why);
+    return -EINVAL;
 }
 
 /* Sets the log level; its name was checked against level_names. */
@@ -400,6 +475,8 @@ engine_build(const char *file, const json_t *root, struct herald_config **out,
         rc = engine_days(cfg, root, "reconnect_reminder_days",
                          cfg->reconnect_reminder_days,
                          &cfg->reconnect_reminder_count, err);
+    if (rc == 0)
+        rc = engine_notices(cfg, root, err);
     if (rc == 0 && cfg->retry_ceiling_ms < cfg->retry_floor_ms) {
         herald_error_set(err,
                          "%s: key 'retry_ceiling_ms': must not be less "
@@ -469,6 +546,12 @@ herald_config_free(struct herald_config *cfg)
     free(cfg->key_file);
     free(cfg->plugin_dir);
     free(cfg->network_dir);
+    free(cfg->smtp_url);
+    free(cfg->smtp_from);
+    free(cfg->smtp_username);
+    free_secret(cfg->smtp_password);
+    free(cfg->webhook_url);
+    free_secret(cfg->webhook_secret);
     free(cfg);
 }
 

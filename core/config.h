@@ -66,6 +66,15 @@ struct herald_config {
     size_t reminder_count;
     int reconnect_reminder_days[8]; /* before a reconnect window closes */
     size_t reconnect_reminder_count;
+    char *smtp_url;       /* "smtp://" or "smtps://" URL; NULL: no email */
+    char *smtp_from;      /* the From address; set whenever smtp_url is */
+    char *smtp_username;  /* NULL: no SMTP authentication */
+    char *smtp_password;  /* secret; wiped when freed */
+    int smtp_starttls;    /* require STARTTLS on smtp:// */
+    char *webhook_url;    /* the calling app's URL; NULL: no webhooks */
+    char *webhook_secret; /* secret signing key; set with webhook_url */
+    unsigned reauth_link_days;    /* one-time links last; 7 default */
+    unsigned notice_max_attempts; /* per notice and channel; 10 default */
 };
 
 /*

@@ -131,6 +131,7 @@ static const char *const migrations[] = {
     "  reason TEXT,"
     "  idempotency_key TEXT,"
     "  first_attempt_at INTEGER,"
+    "  expire_after_s INTEGER,"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ") STRICT;"
@@ -157,6 +158,16 @@ static const char *const migrations[] = {
     "CREATE INDEX attempts_post ON attempts (post_id, id);"
     "CREATE INDEX attempts_open ON attempts (post_id)"
     "  WHERE ended_at IS NULL;"
+
+    /* Each reminder sent (or passed over) once per deadline. */
+    "CREATE TABLE reminders ("
+    "  account_id INTEGER NOT NULL REFERENCES accounts (id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('expiring', 'reconnect')),"
+    "  deadline INTEGER NOT NULL,"
+    "  days INTEGER NOT NULL,"
+    "  sent_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (account_id, kind, deadline, days)"
+    ") STRICT, WITHOUT ROWID;"
 
     /* A network-wide wait a rate limit for the whole app imposed. */
     "CREATE TABLE network_holds ("

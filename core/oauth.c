@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "hostapi.h"
 #include "keeper.h"
+#include "scheduler.h"
 #include "log.h"
 
 /* A callback waiting for the plugin's exchange. */
@@ -228,6 +229,8 @@ store_account(struct pending_callback *p, const struct herald_result *res,
     struct herald_store *st = p->d->store;
     const struct herald_identity *id = res->identity;
     struct herald_store_account a = {0};
+    int reconnect = *account_id > 0;
+    int64_t released = 0;
     json_t *detail;
     int rc;
 
@@ -251,7 +254,14 @@ store_account(struct pending_callback *p, const struct herald_result *res,
         rc = herald_store_account_create(st, &a, account_id);
     if (rc == 0)
         rc = herald_store_credentials_put(st, *account_id, res->credentials);
+    /* Held posts go out again, in their order, as soon as this commits. */
+    if (rc == 0 && reconnect)
+        rc = herald_store_posts_bulk_move(
+            st, *account_id, NULL, HERALD_POST_BIT(HERALD_POST_BLOCKED),
+            HERALD_POST_QUEUED, 0, "post.released", &released);
     detail = event_detail(id, p->auth.owner_id);
+    if (reconnect)
+        json_object_set_new(detail, "released", json_integer(released));
     if (rc == 0)
         rc = herald_store_event_append(st, event, *account_id, 0, detail);
     json_decref(detail);
@@ -342,6 +352,7 @@ exchange_done(struct pending_callback *p, const struct herald_result *res)
                  reconnect ? "reconnected" : "connected",
                  id->username ? id->username : id->id, p->net->plugin->name);
     herald_keeper_account_changed(p->d, account_id);
+    herald_scheduler_kick(p->d);
 
     r.status = 200;
     r.code = reconnect ? "reconnected" : "connected";

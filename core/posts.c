@@ -39,7 +39,7 @@ static const char *const status_names[] = {
     "p.id, p.owner_id, p.account_id, p.target, p.text, p.link, p.media,"      \
     " p.scheduled_at, p.status, p.attempts, p.next_attempt_at,"               \
     " p.remote_id, p.remote_url, p.reason, p.first_attempt_at,"               \
-    " p.created_at, p.updated_at"
+    " p.created_at, p.updated_at, p.expire_after_s"
 
 const char *
 herald_store_post_status_name(enum herald_post_status s)
@@ -67,8 +67,9 @@ herald_store_post_create(struct herald_store *st,
 {
     static const char sql[] =
         "INSERT INTO posts (owner_id, account_id, target, text, link, media,"
-        " scheduled_at, status, next_attempt_at, created_at, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'scheduled', ?7, ?8, ?8)";
+        " scheduled_at, status, next_attempt_at, created_at, updated_at,"
+        " expire_after_s)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'scheduled', ?7, ?8, ?8, ?9)";
     char *media = NULL;
     sqlite3_stmt *s = NULL;
     int code = SQLITE_OK;
@@ -89,6 +90,9 @@ herald_store_post_create(struct herald_store *st,
         store_bind_text(s, 6, media, &code);
         store_bind_int(s, 7, in->scheduled_at, &code);
         store_bind_int(s, 8, store_now_ms(), &code);
+        if (in->expire_after_s != 0)
+            store_bind_int(
+                s, 9, in->expire_after_s < 0 ? 0 : in->expire_after_s, &code);
         rc = store_run(st, s, code, "create a post");
     }
     if (rc == 0)
@@ -120,6 +124,11 @@ read_post(sqlite3_stmt *s, struct herald_store_post *p)
     p->first_attempt_at = sqlite3_column_int64(s, 14);
     p->created_at = sqlite3_column_int64(s, 15);
     p->updated_at = sqlite3_column_int64(s, 16);
+    /* The column holds NULL for the engine's limit and 0 for none. */
+    p->expire_after_s = sqlite3_column_type(s, 17) == SQLITE_NULL ? 0
+                        : sqlite3_column_int64(s, 17) == 0
+                            ? -1
+                            : sqlite3_column_int64(s, 17);
     if (rc == 0 && herald_store_post_status_parse(status, &p->status) < 0)
         rc = -EIO;
     store_free_str(status);
@@ -646,4 +655,63 @@ herald_store_post_checkpoint(struct herald_store *st, int64_t post_id,
     }
     store_stmt_done(s);
     return rc < 0 ? rc : 0;
+}
+
+/* Reads into ids[] (up to max) the posts an account or network has in
+ * the from statuses, in their order. */
+static int
+select_posts(struct herald_store *st, int64_t account_id, const char *network,
+             unsigned from, int64_t *ids, size_t max, size_t *n)
+{
+    static const char sql[] =
+        "SELECT p.id FROM posts AS p JOIN accounts AS a"
+        " ON a.id = p.account_id WHERE (?1 IS NULL OR p.account_id = ?1)"
+        " AND (?2 IS NULL OR a.network = ?2) AND p." STATUS_IN_MASK
+        " ORDER BY p.scheduled_at, p.id LIMIT ?3";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, STMT_POST_SELECT, sql, &s);
+
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    store_bind_opt(s, 1, account_id, &code);
+    store_bind_text(s, 2, network, &code);
+    store_bind_int(s, 3, (int64_t)max, &code);
+    bind_mask(s, 10, from, &code);
+    return read_ids(st, s, code, ids, max, n, "select posts");
+}
+
+int
+herald_store_posts_bulk_move(struct herald_store *st, int64_t account_id,
+                             const char *network, unsigned from,
+                             enum herald_post_status to, int64_t next_at,
+                             const char *event, int64_t *moved)
+{
+    int64_t ids[512];
+    size_t n = 0;
+    int rc;
+
+    *moved = 0;
+    rc = herald_store_begin(st);
+    if (rc < 0)
+        return rc;
+    /* Each round moves what it read, so the next reads further on. */
+    do {
+        rc = select_posts(st, account_id, network, from, ids, 512, &n);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            struct herald_store_post p;
+
+            rc = herald_store_post_move(st, ids[i], from, to, NULL, next_at);
+            if (rc == 0 && event &&
+                herald_store_post_get(st, ids[i], &p) == 0) {
+                rc = herald_store_event_append(st, event, p.account_id, ids[i],
+                                               NULL);
+                herald_store_post_clear(&p);
+            }
+            if (rc == 0)
+                (*moved)++;
+        }
+    } while (rc == 0 && n == 512);
+    return store_tx_finish(st, rc);
 }

@@ -39,6 +39,8 @@ struct herald_scheduler {
     int64_t *busy;         /* accounts with an attempt in flight */
     size_t busy_cap;
     int stopping;
+    int running; /* inside run() */
+    int rerun;   /* a pass was asked for during run() */
 };
 
 /* One attempt, or one reconciliation, in flight. */
@@ -460,6 +462,42 @@ launch(struct job *j)
     }
 }
 
+/*
+ * Applies the lateness policy: a post that would go out more than its
+ * limit (its own, else the engine's) after its schedule is expired
+ * instead. Returns 1 when it was, and asks for another pass so the
+ * account's next post is looked at.
+ */
+static int
+too_late(struct herald_scheduler *s, struct job *j, int64_t now)
+{
+    struct herald_daemon *d = s->d;
+    int64_t limit = j->post.expire_after_s;
+    int64_t late = now - j->post.scheduled_at;
+    char reason[200];
+
+    if (limit == 0)
+        limit = d->cfg->lateness_limit_s;
+    if (limit <= 0 || late <= limit * 1000)
+        return 0;
+    snprintf(reason, sizeof(reason),
+             "it would have gone out %lld s after its schedule; the limit "
+             "is %lld s",
+             (long long)(late / 1000), (long long)limit);
+    herald_store_begin(d->store);
+    if (herald_store_post_move(d->store, j->post.id,
+                               HERALD_POST_BIT(HERALD_POST_QUEUED),
+                               HERALD_POST_EXPIRED, reason, 0) == 0)
+        event(d, "post.expired", j,
+              json_pack("{s:s,s:I}", "reason", reason, "late_s",
+                        (json_int_t)(late / 1000)));
+    herald_store_commit(d->store);
+    HLOG_ACCOUNT(LOG_INFO, "scheduler", j->post.account_id, j->post.id,
+                 "expired: %s", reason);
+    herald_scheduler_kick(d);
+    return 1;
+}
+
 /* Every queued post of an account that cannot publish becomes blocked. */
 static void
 block_account(struct herald_scheduler *s, int64_t account_id,
@@ -514,8 +552,10 @@ consider(struct herald_scheduler *s, int64_t account_id, int64_t now,
                    0) {
         hold = 0;
         j = new_job(s, net, &a, post_id);
-        if (j && herald_store_attempt_begin(d->store, post_id, now,
-                                            &j->attempt_id) == 0)
+        if (j && too_late(s, j, now))
+            job_free(j);
+        else if (j && herald_store_attempt_begin(d->store, post_id, now,
+                                                 &j->attempt_id) == 0)
             launch(j);
         else if (j)
             job_free(j);
@@ -534,6 +574,8 @@ run(struct herald_scheduler *s)
     int64_t wake = 0;
     size_t n = 0;
 
+    s->running = 1;
+    s->rerun = 0;
     herald_store_posts_promote(d->store, now, PROMOTE_BATCH, &n);
     if (n == PROMOTE_BATCH)
         herald_scheduler_kick(d);
@@ -543,6 +585,11 @@ run(struct herald_scheduler *s)
                 break;
             consider(s, ids[i], now, &wake);
         }
+    }
+    s->running = 0;
+    if (s->rerun) {
+        herald_scheduler_kick(d);
+        return;
     }
     arm(s);
     if (wake > 0 &&
@@ -589,6 +636,10 @@ herald_scheduler_kick(struct herald_daemon *d)
 
     if (!s || s->stopping)
         return;
+    if (s->running) {
+        s->rerun = 1;
+        return;
+    }
     ev_timer_stop(d->loop, &s->timer);
     ev_timer_set(&s->timer, 0., 0.);
     ev_timer_start(d->loop, &s->timer);
@@ -669,6 +720,7 @@ reconcile(struct herald_scheduler *s, int64_t post_id)
         };
         struct herald_store_attempt_end end = {.outcome = "interrupted",
                                                .message = o.message};
+        json_t *detail;
 
         herald_store_begin(d->store);
         if (attempt_id)
@@ -676,9 +728,10 @@ reconcile(struct herald_scheduler *s, int64_t post_id)
         herald_store_post_move(d->store, post_id,
                                HERALD_POST_BIT(HERALD_POST_PUBLISHING),
                                HERALD_POST_UNKNOWN, o.message, 0);
+        detail = json_pack("{s:s}", "reason", o.message);
         herald_store_event_append(d->store, "post.unknown", p.account_id,
-                                  post_id,
-                                  json_pack("{s:s}", "reason", o.message));
+                                  post_id, detail);
+        json_decref(detail);
         herald_store_commit(d->store);
     }
     herald_store_post_clear(&p);

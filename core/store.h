@@ -462,6 +462,9 @@ struct herald_store_post {
     const char *remote_url;
     const char *reason; /* why it failed, was blocked, is unknown */
     int64_t first_attempt_at;
+    /* Lateness limit of this post in seconds: 0 takes the engine's
+     * lateness_limit_s, -1 publishes however late. */
+    int64_t expire_after_s;
     int64_t created_at;
     int64_t updated_at;
 };
@@ -558,6 +561,28 @@ int herald_store_attempt_open(struct herald_store *st, int64_t post_id,
  * negative errno value. */
 int herald_store_post_checkpoint(struct herald_store *st, int64_t post_id,
                                  json_t **checkpoint);
+
+/*
+ * Moves every post of an account (account_id > 0) or of a whole network
+ * (network non-NULL) that is in the from statuses to status to, in their
+ * order, with next_attempt_at (0: none), appending event (may be NULL)
+ * for each, in one transaction. *moved is how many moved. Returns 0 or a
+ * negative errno value (then nothing moved).
+ */
+int herald_store_posts_bulk_move(struct herald_store *st, int64_t account_id,
+                                 const char *network, unsigned from,
+                                 enum herald_post_status to, int64_t next_at,
+                                 const char *event, int64_t *moved);
+
+/* Whether the reminder (account, kind "expiring" or "reconnect",
+ * deadline, days) was sent: 1, 0, or a negative errno value. */
+int herald_store_reminder_sent(struct herald_store *st, int64_t account_id,
+                               const char *kind, int64_t deadline, int days);
+
+/* Records the reminder as sent at now. */
+int herald_store_reminder_put(struct herald_store *st, int64_t account_id,
+                              const char *kind, int64_t deadline, int days,
+                              int64_t now);
 
 /* Reads the earliest next_attempt_at of waiting posts into *at. Returns
  * 0, -ENOENT when none waits, or a negative errno value. */
