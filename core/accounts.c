@@ -477,7 +477,7 @@ herald_store_account_next_action(struct herald_store *st, int64_t *at)
 {
     static const char sql[] =
         "SELECT next_action_at FROM accounts WHERE next_action_at IS NOT"
-        " NULL AND status IN ('active', 'degraded')"
+        " NULL AND status IN ('active', 'degraded', 'disconnected')"
         " ORDER BY next_action_at LIMIT 1";
     sqlite3_stmt *s;
     int rc = store_stmt(st, STMT_ACCOUNT_NEXT, sql, &s);
@@ -516,7 +516,7 @@ herald_store_accounts_due(struct herald_store *st, int64_t now, int64_t *ids,
 {
     static const char sql[] =
         "SELECT id FROM accounts WHERE next_action_at <= ?1"
-        " AND status IN ('active', 'degraded')"
+        " AND status IN ('active', 'degraded', 'disconnected')"
         " ORDER BY next_action_at LIMIT ?2";
     sqlite3_stmt *s;
     int code = SQLITE_OK;
@@ -554,7 +554,8 @@ herald_store_reminder_sent(struct herald_store *st, int64_t account_id,
 {
     static const char sql[] =
         "SELECT 1 FROM reminders WHERE account_id = ?1 AND kind = ?2"
-        " AND deadline = ?3 AND days = ?4";
+        " AND deadline BETWEEN ?3 - 86400000 AND ?3 + 86400000"
+        " AND days = ?4";
     sqlite3_stmt *s;
     int code = SQLITE_OK;
     int rc = store_stmt(st, STMT_REMINDER_SENT, sql, &s);

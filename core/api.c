@@ -63,9 +63,11 @@ get_health(struct herald_daemon *d, struct herald_request *req,
         json_pack("{s:b,s:f,s:b}", "ok", 1, "uptime_s",
                   ev_now(d->loop) - d->started, "stopping", d->stop_asked > 0);
     json_t *body =
-        json_pack("{s:s,s:s,s:o,s:o,s:o}", "status", ok ? "ok" : "unhealthy",
-                  "version", HERALD_VERSION, "loop", loop, "store", store,
-                  "plugins", health_plugins(d));
+        json_pack("{s:s,s:s,s:o,s:o,s:o,s:{s:i},s:{s:i}}", "status",
+                  ok ? "ok" : "unhealthy", "version", HERALD_VERSION, "loop",
+                  loop, "store", store, "plugins", health_plugins(d), "keeper",
+                  "in_flight", (int)herald_keeper_in_flight(d), "scheduler",
+                  "in_flight", (int)herald_scheduler_in_flight(d));
 
     (void)params;
     herald_request_respond_json(req, ok ? 200 : 503, body);

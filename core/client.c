@@ -427,8 +427,7 @@ configure(struct herald_client *c, struct transfer *t,
 
 /* Makes a transfer with its easy handle. Returns it, or NULL. */
 static struct transfer *
-new_transfer(struct herald_client *c, herald_client_done_fn done,
-             void *udata)
+new_transfer(struct herald_client *c, herald_client_done_fn done, void *udata)
 {
     struct transfer *t = calloc(1, sizeof(*t));
 

@@ -74,10 +74,10 @@ const char *herald_client_header(const void *headers, const char *name);
  * copied. message is the whole RFC 5322 message with CRLF line ends.
  */
 struct herald_client_mail {
-    const char *url;      /* "smtp://host:port" or "smtps://host:port" */
-    const char *from;     /* envelope sender: a bare address */
-    const char *rcpt;     /* the one recipient: a bare address */
-    const char *message;  /* may hold a one-time link: wiped when done */
+    const char *url;     /* "smtp://host:port" or "smtps://host:port" */
+    const char *from;    /* envelope sender: a bare address */
+    const char *rcpt;    /* the one recipient: a bare address */
+    const char *message; /* may hold a one-time link: wiped when done */
     size_t message_len;
     const char *username; /* NULL: no authentication */
     const char *password; /* secret; NULL with no username */

@@ -364,9 +364,9 @@ static int
 engine_notices(struct herald_config *cfg, const json_t *root,
                struct herald_error *err)
 {
-    static const char *const keys[] = {"smtp_url", "smtp_from",
+    static const char *const keys[] = {"smtp_url",      "smtp_from",
                                        "smtp_username", "smtp_password",
-                                       "webhook_url", "webhook_secret"};
+                                       "webhook_url",   "webhook_secret"};
     char **fields[] = {&cfg->smtp_url,      &cfg->smtp_from,
                        &cfg->smtp_username, &cfg->smtp_password,
                        &cfg->webhook_url,   &cfg->webhook_secret};

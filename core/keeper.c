@@ -39,6 +39,7 @@ struct herald_keeper {
     unsigned in_flight;
     int64_t busy[MAX_IN_FLIGHT];      /* accounts with an action in flight */
     int64_t renew_now[MAX_IN_FLIGHT]; /* told their token expired */
+    int64_t check_now[MAX_IN_FLIGHT]; /* asked to be checked now */
     int stopping;                     /* completions store nothing */
 };
 
@@ -167,6 +168,95 @@ backoff(const struct herald_config *cfg, int failures, int64_t retry_at)
     return retry_at > at ? retry_at : at;
 }
 
+static void
+record(struct herald_daemon *d, const char *type, int64_t id, json_t *detail)
+{
+    herald_store_event_append(d->store, type, id, 0, detail);
+    json_decref(detail);
+}
+
+#define DAY_MS (24 * 60 * 60 * 1000LL)
+
+/* A reminder before a deadline. */
+struct reminder {
+    const char *kind; /* "expiring" or "reconnect" */
+    int64_t deadline;
+    int days;
+    int64_t at; /* deadline - days */
+};
+
+/*
+ * Finds the next reminder of account a not sent yet: before its hard
+ * deadline while it is connected, before its reconnect deadline while it
+ * is disconnected. Returns 1 and *r, or 0 when none is left.
+ */
+static int
+next_reminder(struct herald_daemon *d, const struct herald_store_account *a,
+              struct reminder *r)
+{
+    const int *days = d->cfg->reminder_days;
+    size_t count = d->cfg->reminder_count;
+
+    r->kind = "expiring";
+    r->deadline = a->hard_deadline;
+    if (a->status == HERALD_ACCOUNT_DISCONNECTED) {
+        r->kind = "reconnect";
+        r->deadline = a->reconnect_deadline;
+        days = d->cfg->reconnect_reminder_days;
+        count = d->cfg->reconnect_reminder_count;
+    } else if (a->status != HERALD_ACCOUNT_ACTIVE &&
+               a->status != HERALD_ACCOUNT_DEGRADED) {
+        return 0;
+    }
+    if (r->deadline <= now_ms())
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        if (herald_store_reminder_sent(d->store, a->id, r->kind, r->deadline,
+                                       days[i]) == 0) {
+            r->days = days[i];
+            r->at = r->deadline - days[i] * DAY_MS;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Sends the reminders of account a that are due: an event each (the
+ * notifier turns it into notices), recorded so none goes twice. When
+ * several are due at once (an account connected 5 days before its
+ * deadline), only the closest is sent; the others are recorded as
+ * passed.
+ */
+static void
+send_reminders(struct herald_daemon *d, const struct herald_store_account *a)
+{
+    struct reminder r, later;
+    int64_t now = now_ms();
+
+    while (next_reminder(d, a, &r) && r.at <= now) {
+        herald_store_begin(d->store);
+        herald_store_reminder_put(d->store, a->id, r.kind, r.deadline, r.days,
+                                  now);
+        /* Passed over when a closer one is due too. */
+        if (!(next_reminder(d, a, &later) && later.at <= now &&
+              later.deadline == r.deadline)) {
+            record(d,
+                   strcmp(r.kind, "expiring") == 0
+                       ? "account.expiring"
+                       : "account.reconnect_deadline",
+                   a->id,
+                   json_pack("{s:I,s:i,s:s,s:s?}", "deadline",
+                             (json_int_t)r.deadline, "days", r.days, "network",
+                             a->network, "username", a->username));
+            HLOG_ACCOUNT(LOG_INFO, "keeper", a->id, 0,
+                         "reminder: %d day(s) before the %s deadline", r.days,
+                         r.kind);
+        }
+        herald_store_commit(d->store);
+    }
+}
+
 /* Computes and stores the next action of account id. */
 static void
 plan(struct herald_keeper *k, int64_t id)
@@ -176,6 +266,7 @@ plan(struct herald_keeper *k, int64_t id)
     struct herald_store_credentials c = {0};
     struct herald_credentials view;
     struct herald_network *net;
+    struct reminder r;
     int64_t next = 0, renew;
 
     if (herald_store_account_get(d->store, id, &a) != 0)
@@ -194,15 +285,10 @@ plan(struct herald_keeper *k, int64_t id)
             herald_store_credentials_clear(&c);
         }
     }
+    if (next_reminder(d, &a, &r) && (next == 0 || r.at < next))
+        next = r.at;
     herald_store_account_plan(d->store, id, next);
     herald_store_account_clear(&a);
-}
-
-static void
-record(struct herald_daemon *d, const char *type, int64_t id, json_t *detail)
-{
-    herald_store_event_append(d->store, type, id, 0, detail);
-    json_decref(detail);
 }
 
 static const char *
@@ -259,13 +345,15 @@ disconnect(struct herald_daemon *d, int64_t id, const char *network,
     herald_store_account_set_status(d->store, id, HERALD_ACCOUNT_DISCONNECTED,
                                     reason_words(reason), now, reconnect_by);
     herald_store_account_renewing(d->store, id, 0);
-    herald_store_account_plan(d->store, id, 0);
     record(d, "account.disconnected", id,
            json_pack("{s:s,s:s,s:s?}", "reason", reason_code(reason),
                      "reason_text", reason_words(reason), "message", message));
     herald_store_commit(d->store);
     HLOG_ACCOUNT(LOG_NOTICE, "keeper", id, 0, "disconnected: %s",
                  reason_words(reason));
+    /* Only reminders of its reconnect window are planned from now on. */
+    if (d->keeper)
+        plan(d->keeper, id);
     /* Its queued posts are blocked at the scheduler's next pass. */
     herald_scheduler_kick(d);
 }
@@ -508,10 +596,59 @@ start_action(struct herald_keeper *k, int64_t id)
         return -EIO;
     }
     set_put(k->busy, id);
+    set_drop(k->check_now, id);
     k->in_flight++;
     HLOG_ACCOUNT(LOG_DEBUG, "keeper", id, 0, "%s started",
                  x->kind == ACTION_RENEW ? "renewal" : "access check");
     return 0;
+}
+
+/* Whether an account's renewal or access check is due now. */
+static int
+action_due(struct herald_keeper *k, const struct herald_store_account *a)
+{
+    struct herald_daemon *d = k->d;
+    struct herald_network *net =
+        herald_registry_find(&d->registry, a->network);
+    struct herald_store_credentials c = {0};
+    struct herald_credentials view;
+    int64_t interval = (int64_t)d->cfg->account_check_interval_s * 1000;
+    int64_t renew = 0;
+    int due;
+
+    if (a->status != HERALD_ACCOUNT_ACTIVE &&
+        a->status != HERALD_ACCOUNT_DEGRADED)
+        return 0;
+    if (in_set(k->renew_now, a->id) || in_set(k->check_now, a->id) ||
+        a->renewing_since > 0 || a->status == HERALD_ACCOUNT_DEGRADED)
+        return 1;
+    due = a->last_ok_at + interval <= now_ms();
+    if (!due && net &&
+        herald_store_credentials_get(d->store, a->id, &c) == 0) {
+        herald_store_credentials_view(&c, &view);
+        renew = herald_keeper_renew_at(net->plugin->token_model, &view,
+                                       c.updated_at);
+        due = renew > 0 && renew <= now_ms();
+        herald_store_credentials_clear(&c);
+    }
+    return due;
+}
+
+/* Handles one account whose planned time came: reminders, then its
+ * renewal or check if one is due, else a new plan. */
+static void
+due_account(struct herald_keeper *k, int64_t id)
+{
+    struct herald_store_account a = {0};
+
+    if (herald_store_account_get(k->d->store, id, &a) != 0)
+        return;
+    send_reminders(k->d, &a);
+    if (action_due(k, &a))
+        start_action(k, id);
+    else
+        plan(k, id);
+    herald_store_account_clear(&a);
 }
 
 static void
@@ -526,7 +663,7 @@ run_due(struct herald_keeper *k)
         return;
     for (size_t i = 0; i < n && k->in_flight < MAX_IN_FLIGHT; i++) {
         if (!in_set(k->busy, ids[i]))
-            start_action(k, ids[i]);
+            due_account(k, ids[i]);
     }
 }
 
@@ -650,6 +787,7 @@ herald_keeper_check_now(struct herald_daemon *d, int64_t account_id)
         return -EAGAIN;
     if (in_set(d->keeper->busy, account_id))
         return 0;
+    set_put(d->keeper->check_now, account_id);
     rc = herald_store_account_plan(d->store, account_id, now_ms());
     if (rc == 0)
         arm(d->keeper);

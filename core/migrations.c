@@ -200,6 +200,69 @@ static const char *const migrations[] = {
     ") STRICT, WITHOUT ROWID;"
     "CREATE INDEX idempotency_created ON idempotency (created_at);"
 
+    /*
+     * The notifier (notifier.c, notices.c): how far it has read the
+     * audit trail, one row; then one notice per event (or group of
+     * folded events) and channel, its sealed body, and every attempt at
+     * delivering it.
+     */
+    "CREATE TABLE notice_cursor ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  event_id INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE notices ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),"
+    "  event_id INTEGER NOT NULL,"
+    "  event_type TEXT NOT NULL,"
+    "  account_id INTEGER,"
+    "  post_id INTEGER,"
+    "  recipient TEXT,"
+    "  group_key TEXT,"
+    "  events INTEGER NOT NULL DEFAULT 1,"
+    "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN"
+    "    ('pending', 'delivered', 'failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER,"
+    "  last_error TEXT,"
+    "  body BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  delivered_at INTEGER,"
+    "  UNIQUE (event_id, channel)"
+    ") STRICT;"
+    "CREATE UNIQUE INDEX notices_group ON notices (group_key, channel)"
+    "  WHERE group_key IS NOT NULL;"
+    "CREATE INDEX notices_due ON notices (next_attempt_at, id)"
+    "  WHERE next_attempt_at IS NOT NULL;"
+    "CREATE INDEX notices_account ON notices (account_id, id);"
+    "CREATE INDEX notices_status ON notices (status, id);"
+    "CREATE TABLE notice_attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  notice_id INTEGER NOT NULL REFERENCES notices (id)"
+    "    ON DELETE CASCADE,"
+    "  started_at INTEGER NOT NULL,"
+    "  ended_at INTEGER,"
+    "  outcome TEXT,"
+    "  code INTEGER,"
+    "  error TEXT"
+    ") STRICT;"
+    "CREATE INDEX notice_attempts_notice ON notice_attempts (notice_id, id);"
+    "CREATE INDEX notice_attempts_open ON notice_attempts (notice_id)"
+    "  WHERE ended_at IS NULL;"
+
+    /* One-time reauthorization links (links.c): the token's SHA-256
+     * only, never the token. */
+    "CREATE TABLE reauth_links ("
+    "  token_hash TEXT PRIMARY KEY,"
+    "  account_id INTEGER NOT NULL REFERENCES accounts (id),"
+    "  event_id INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX reauth_links_expiry ON reauth_links (expires_at);"
+
     SET_APPLICATION_ID "PRAGMA user_version = 1;",
 };
 

@@ -260,16 +260,16 @@ int herald_store_account_plan(struct herald_store *st, int64_t id,
                               int64_t next_action_at);
 
 /*
- * Reads the earliest planned action among active and degraded accounts
- * into *at. Returns 0, -ENOENT when none is planned, or another negative
- * errno value.
+ * Reads the earliest planned action among active, degraded and
+ * disconnected (for reminders) accounts into *at. Returns 0, -ENOENT when none
+ * is planned, or another negative errno value.
  */
 int herald_store_account_next_action(struct herald_store *st, int64_t *at);
 
 /*
- * Reads into ids[] up to max active or degraded accounts whose planned
- * action is due at now, earliest first; *n is how many. Returns 0 or a
- * negative errno value.
+ * Reads into ids[] up to max active, degraded or disconnected accounts
+ * whose planned action is due at now, earliest first; *n is how many. Returns
+ * 0 or a negative errno value.
  */
 int herald_store_accounts_due(struct herald_store *st, int64_t now,
                               int64_t *ids, size_t max, size_t *n);
@@ -575,7 +575,9 @@ int herald_store_posts_bulk_move(struct herald_store *st, int64_t account_id,
                                  const char *event, int64_t *moved);
 
 /* Whether the reminder (account, kind "expiring" or "reconnect",
- * deadline, days) was sent: 1, 0, or a negative errno value. */
+ * deadline, days) was sent: 1, 0, or a negative errno value. A deadline
+ * within a day of a reminded one counts as the same (a refresh may move
+ * it by seconds). */
 int herald_store_reminder_sent(struct herald_store *st, int64_t account_id,
                                const char *kind, int64_t deadline, int days);
 
@@ -637,5 +639,198 @@ int herald_store_idempotency_get(struct herald_store *st, const char *key_id,
 int herald_store_idempotency_put(struct herald_store *st, const char *key_id,
                                  const char *key, const char *body_hash,
                                  int status, const json_t *response);
+
+/* Notices (notices.c) and one-time reauthorization links (links.c) */
+
+/* Where a notice goes. */
+enum herald_notice_channel {
+    HERALD_NOTICE_EMAIL = 0,
+    HERALD_NOTICE_WEBHOOK = 1,
+};
+
+/* The states of a notice: pending until delivered, or failed for good. */
+enum herald_notice_status {
+    HERALD_NOTICE_PENDING = 0,
+    HERALD_NOTICE_DELIVERED = 1,
+    HERALD_NOTICE_FAILED = 2,
+};
+
+/* Returns the store's name of a channel ("email") or status ("pending"),
+ * or "unknown". */
+const char *herald_store_notice_channel_name(enum herald_notice_channel c);
+const char *herald_store_notice_status_name(enum herald_notice_status s);
+
+/* Parse those names. Return 0, or -EINVAL (and *out is untouched). */
+int herald_store_notice_channel_parse(const char *name,
+                                      enum herald_notice_channel *out);
+int herald_store_notice_status_parse(const char *name,
+                                     enum herald_notice_status *out);
+
+/*
+ * One delivery of one event (or of a group of folded events) on one
+ * channel. Given to herald_store_notice_add(), pointers are borrowed and
+ * id, status, attempts, last_error and the times but next_attempt_at are
+ * ignored. Filled by herald_store_notice_get() or _list(), the struct
+ * owns its strings (free with herald_store_notice_clear()).
+ */
+struct herald_store_notice {
+    int64_t id;
+    enum herald_notice_channel channel;
+    int64_t event_id; /* the event, or the first of a group */
+    const char *event_type;
+    int64_t account_id;    /* 0 when none */
+    int64_t post_id;       /* 0 when none */
+    const char *recipient; /* email: the address; webhook: NULL */
+    const char *group_key; /* events folded into this notice, or NULL */
+    int64_t events;        /* how many events it carries, >= 1 */
+    enum herald_notice_status status;
+    int64_t attempts;
+    int64_t next_attempt_at; /* while pending: when it is due */
+    const char *last_error;  /* never a secret */
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t delivered_at;
+};
+
+/*
+ * Reads into *event_id the last event the notifier has handled (0 before
+ * the first). Returns 0 or a negative errno value.
+ */
+int herald_store_notice_cursor(struct herald_store *st, int64_t *event_id);
+
+/* Records event_id as handled, inside the caller's transaction when one
+ * is open. Returns 0 or a negative errno value. */
+int herald_store_notice_cursor_set(struct herald_store *st, int64_t event_id);
+
+/*
+ * Stores a pending notice from in with its body (body_len bytes,
+ * borrowed; sealed with the store's key, since an email carries a
+ * one-time link), due at in->next_attempt_at, inside the caller's
+ * transaction when one is open. Sets *id. Returns 0, -EEXIST when the
+ * event, or the group, already has a notice on that channel, -EINVAL
+ * for a missing type, event or body, or another negative errno value.
+ */
+int herald_store_notice_add(struct herald_store *st,
+                            const struct herald_store_notice *in,
+                            const char *body, size_t body_len, int64_t *id);
+
+/*
+ * Folds one more event into the notice of group_key on channel: its
+ * event count grows by one. Returns 0 and *id, -ENOENT when the group has
+ * no notice yet, or another negative errno value.
+ */
+int herald_store_notice_fold(struct herald_store *st, const char *group_key,
+                             enum herald_notice_channel channel, int64_t *id);
+
+/* Reads notice id into *out. Returns 0, -ENOENT, or a negative errno. */
+int herald_store_notice_get(struct herald_store *st, int64_t id,
+                            struct herald_store_notice *out);
+
+/* Frees what a read notice owns and zeroes it. n may be NULL. */
+void herald_store_notice_clear(struct herald_store_notice *n);
+
+/*
+ * Opens the body of notice id into *body (malloc()ed, NUL-terminated
+ * after *len bytes; wipe it with sodium_memzero() before freeing: it may
+ * hold a one-time link). Returns 0, -ENOENT, -EBADMSG when it fails to
+ * open, or another negative errno value.
+ */
+int herald_store_notice_body(struct herald_store *st, int64_t id, char **body,
+                             size_t *len);
+
+/* What herald_store_notice_list() selects; 0, -1 or NULL match all. */
+struct herald_store_notice_filter {
+    int64_t account_id;
+    int status;  /* an enum herald_notice_status, or -1 */
+    int channel; /* an enum herald_notice_channel, or -1 */
+    const char *event_type;
+    int64_t after_id;
+};
+
+/* Reads up to max notices matching f by increasing id into out[] (each
+ * cleared by the caller); *n is how many. Returns 0 or a negative errno
+ * value (then out[] is empty). */
+int herald_store_notice_list(struct herald_store *st,
+                             const struct herald_store_notice_filter *f,
+                             struct herald_store_notice *out, size_t max,
+                             size_t *n);
+
+/* Reads into ids[] up to max pending notices due at now, earliest first;
+ * *n is how many. Returns 0 or a negative errno value. */
+int herald_store_notices_due(struct herald_store *st, int64_t now,
+                             int64_t *ids, size_t max, size_t *n);
+
+/*
+ * Starts an attempt at notice id, in one transaction: its attempt count
+ * grows, it is not due again before lease_until (so an attempt a crash
+ * cuts short is made again then), and an attempt row is written. Sets
+ * *attempt_id. Returns 0, -ESTALE when the notice is not pending, or a
+ * negative errno value.
+ */
+int herald_store_notice_attempt_begin(struct herald_store *st, int64_t id,
+                                      int64_t now, int64_t lease_until,
+                                      int64_t *attempt_id);
+
+/* How an attempt ended, for herald_store_notice_attempt_end(). Borrowed;
+ * error is never a secret. */
+struct herald_store_notice_end {
+    const char *outcome; /* "delivered", "refused", "unreachable", ... */
+    int code;            /* HTTP or SMTP reply code, 0 when none */
+    const char *error;   /* NULL when delivered */
+    enum herald_notice_status status; /* the notice's new status */
+    int64_t next_attempt_at;          /* while still pending */
+};
+
+/* Ends attempt attempt_id of notice id and moves the notice as end says,
+ * in one transaction. Returns 0 or a negative errno value. */
+int herald_store_notice_attempt_end(struct herald_store *st, int64_t id,
+                                    int64_t attempt_id,
+                                    const struct herald_store_notice_end *end);
+
+/* Reads the attempts of notice id, oldest first, into *out: a new JSON
+ * array of {"id", "started_at", "ended_at", "outcome", "code", "error"}
+ * (times in ms, absent values null). Returns 0 or a negative errno. */
+int herald_store_notice_attempts(struct herald_store *st, int64_t id,
+                                 json_t **out);
+
+/*
+ * After a start: ends every attempt a stop or a crash left open as
+ * "interrupted" and makes its notice due at now, in one transaction. Sets
+ * *n (if not NULL) to how many. Returns 0 or a negative errno value.
+ */
+int herald_store_notices_recover(struct herald_store *st, int64_t now,
+                                 int64_t *n);
+
+/*
+ * Reads the last account.connected, account.reconnected or
+ * account.disconnected event of account_id before event before_id: its
+ * type into type (at least 32 bytes) and its id into *id. Returns 0,
+ * -ENOENT when there is none, or a negative errno value.
+ */
+int herald_store_notice_last_status_event(struct herald_store *st,
+                                          int64_t account_id,
+                                          int64_t before_id, char *type,
+                                          size_t type_len, int64_t *id);
+
+/*
+ * Records a one-time reauthorization link for account_id, made for event
+ * event_id, valid until expires_at. Only the SHA-256 of token (borrowed)
+ * is stored. Runs inside the caller's transaction when one is open.
+ * Returns 0, -EEXIST for a token already recorded, -EINVAL, or another
+ * negative errno value.
+ */
+int herald_store_link_put(struct herald_store *st, const char *token,
+                          int64_t account_id, int64_t event_id,
+                          int64_t expires_at);
+
+/*
+ * Uses the link of token once, at now, inside the caller's transaction
+ * when one is open (so a caller that fails afterwards can roll the use
+ * back). Returns 0 and *account_id; -ENOENT for an unknown token,
+ * -EALREADY when it was used, -ESTALE when it expired; or another
+ * negative errno value. Nothing changes on failure.
+ */
+int herald_store_link_take(struct herald_store *st, const char *token,
+                           int64_t now, int64_t *account_id);
 
 #endif

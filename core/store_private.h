@@ -5,7 +5,8 @@
  * store.c (the connection, transactions, the statement cache, meta and
  * the key check), migrations.c (the schema), accounts.c (accounts and
  * their credentials), authorizations.c (OAuth authorization attempts) and
- * events.c (the audit trail). This header is included by those files
+ * events.c (the audit trail), notices.c and links.c (the notifier's
+ * deliveries and one-time links). This header is included by those files
  * only; no other module may include it or touch struct herald_store's
  * fields. Names here start with store_ rather than herald_store_, so a
  * call site shows that it uses the store's insides.
@@ -106,6 +107,28 @@ enum store_stmt {
     /* idempotency.c */
     STMT_IDEMPOTENCY_GET,
     STMT_IDEMPOTENCY_PUT,
+    /* notices.c */
+    STMT_NOTICE_CURSOR_GET,
+    STMT_NOTICE_CURSOR_SET,
+    STMT_NOTICE_INSERT,
+    STMT_NOTICE_FOLD,
+    STMT_NOTICE_FOLD_ID,
+    STMT_NOTICE_GET,
+    STMT_NOTICE_BODY,
+    STMT_NOTICE_LIST,
+    STMT_NOTICE_DUE,
+    STMT_NOTICE_BEGIN,
+    STMT_NOTICE_ATTEMPT_INSERT,
+    STMT_NOTICE_ATTEMPT_END,
+    STMT_NOTICE_END,
+    STMT_NOTICE_ATTEMPTS,
+    STMT_NOTICE_RECOVER_NOTICES,
+    STMT_NOTICE_RECOVER_ATTEMPTS,
+    STMT_NOTICE_LAST_STATUS,
+    /* links.c */
+    STMT_LINK_INSERT,
+    STMT_LINK_GET,
+    STMT_LINK_USE,
     STMT_COUNT
 };
 
