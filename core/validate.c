@@ -205,7 +205,7 @@ url_at(const char *text, const char *p)
 /* ---- emoji ------------------------------------------------------------ */
 
 /*
- * Code points that start an emoji: the brief's blocks U+1F000-U+1FAFF and
+ * Code points that start an emoji: the blocks U+1F000-U+1FAFF and
  * U+2600-U+27BF, the symbol blocks U+2300-U+23FF and U+2B00-U+2BFF
  * (watches, stars), and the older symbols with an emoji form. Alone, each
  * weighs what its code point weighs; it becomes one emoji of weight 2

@@ -4,7 +4,7 @@
  * Reaches the plugin only through herald_plugin_entry(), as the core
  * does. Each test starts an operation, checks the exact requests the
  * plugin sends, answers them with the network's documented replies
- * (networks.md section 1) and checks the one typed outcome.
+ * (as Meta documents them) and checks the one typed outcome.
  */
 #include <stdlib.h>
 #include <string.h>

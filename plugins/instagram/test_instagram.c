@@ -3,7 +3,7 @@
  *
  * Drives every operation through herald_plugin_entry() as the core would,
  * checks the exact requests the plugin sends at each step, answers them
- * with the bodies networks.md documents (and the failures it lists), and
+ * with the bodies Instagram documents (and the failures it lists), and
  * checks the typed outcome, the credentials, the checkpoints and that the
  * operation completed exactly once without quoting a secret.
  */

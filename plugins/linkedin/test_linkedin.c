@@ -3,8 +3,8 @@
  *
  * Every operation is started through the descriptor from
  * herald_plugin_entry(), its requests are checked field by field, and
- * each is answered with LinkedIn's documented bodies (networks.md section
- * 3), success and failure, to check the typed outcome the plugin reads
+ * each is answered with LinkedIn's documented bodies, success and
+ * failure, to check the typed outcome the plugin reads
  * from it. Tokens, the client secret and the code are planted values
  * containing "PLANTED"; no outcome message may contain one.
  */

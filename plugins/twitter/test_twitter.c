@@ -2,7 +2,7 @@
  * test_twitter.c - the X plugin alone, against the mock host.
  *
  * Each test starts an operation through the descriptor, checks the exact
- * request the plugin sent, answers it with a body from networks.md
+ * request the plugin sent, answers it with a body documented for the network
  * section 4 (or a transport failure) and checks the typed outcome. Every
  * completion is also checked to happen once and to carry no secret.
  */

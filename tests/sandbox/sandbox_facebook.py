@@ -1,6 +1,6 @@
 """Sandbox Facebook: the login dialog, Graph API tokens, Pages and posting.
 
-Speaks the wire protocol of networks.md section 1 under `/facebook`, with
+Speaks the wire protocol of Facebook's documented protocol (docs/networks/facebook.md) under `/facebook`, with
 or without a `/v{major}.{minor}` version prefix, so the plugin's
 `login_base_url` and `graph_base_url` can both point at
 `http://127.0.0.1:PORT/facebook`:
@@ -26,7 +26,7 @@ a long-lived token, and dies with the user's session (password change, app
 removal); posting needs the Page's own token with pages_manage_posts and
 pages_read_engagement.
 
-Error bodies are the Meta envelope of networks.md 1.8. Test levers beyond
+Error bodies are the Meta envelope of Meta's documentation. Test levers beyond
 the base controls:
 
     POST /_control/facebook/revoke    {"user"}  app removed: 190/458
@@ -40,7 +40,7 @@ the base controls:
     POST /_control/facebook/settings  {"declined_scopes": [...],
                                        "accounts_page_size": 2, ...}
 
-Choices of this fake where networks.md marks a point UNCONFIRMED or says
+Choices of this fake where the network's documentation leaves a point UNCONFIRMED or says
 nothing: the refusal redirect carries error_reason=user_denied,
 error=access_denied, error_description=Permissions error; the paging block
 is {"cursors": {"before", "after"}, "next"}; a wrong client secret is code

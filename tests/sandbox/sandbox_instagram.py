@@ -1,7 +1,7 @@
 """Sandbox Instagram: the Instagram API with Instagram Login, on loopback.
 
 Serves, under the `/instagram` prefix, the three Instagram hosts the
-plugin talks to (shared/brief/networks.md, sections 2, 2A, 2C-2E):
+plugin talks to (see docs/networks/instagram.md):
 
     www.instagram.com    GET  /oauth/authorize
     api.instagram.com    POST /oauth/access_token
@@ -27,9 +27,9 @@ container_polls status reads and expire after container_lifetime_s, and
 a publishing cap of publish_cap posts per rolling 24 hours reported by
 content_publishing_limit (which honours `since`).
 
-Error bodies follow the Meta envelope of networks.md 1.8/2D; the code
+Error bodies follow the Meta envelope of Meta's documentation; the code
 endpoint answers with the flat {"error_type", "code", "error_message"}
-shape of api.instagram.com. Choices where networks.md is UNCONFIRMED:
+shape of api.instagram.com. Choices where the documentation leaves it UNCONFIRMED:
 the too-young refresh answer is code 100, an extended token leaves the
 old one valid until it expires, a `since` older than 24 h is clamped.
 
@@ -64,7 +64,7 @@ CAP_MESSAGE = ("You reached maximum number of posts that is allowed to be "
 
 def meta_error(code, message, subcode=None, transient=None,
                etype="OAuthException"):
-    """The Meta error envelope (networks.md 1.8)."""
+    """The Meta error envelope ."""
     err = {"message": message, "type": etype, "code": code,
            "fbtrace_id": "AsandboxTrace1"}
     if subcode is not None:

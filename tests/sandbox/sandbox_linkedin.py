@@ -1,4 +1,4 @@
-"""LinkedIn sandbox: LinkedIn's wire protocol on loopback (networks.md 3).
+"""LinkedIn sandbox: LinkedIn's wire protocol on loopback .
 
 Served under /linkedin/ by sandbox.SandboxServer:
 
@@ -31,7 +31,7 @@ refresh grant invalid_grant; password -> access tokens answer 65600
 (invalid) and refresh tokens die; expire -> access tokens answer 65602,
 refresh tokens still work.
 
-Bodies networks.md marks UNCONFIRMED (65602, the denial redirect, the
+Bodies the networks' documentation leaves UNCONFIRMED (65602, the denial redirect, the
 version-header errors, media errors) are marked so where they are built.
 """
 
@@ -117,14 +117,14 @@ class SandboxNetwork(sandbox.Network):
             "client_secret": "sandbox-linkedin-secret",
             # The registered redirect URLs; None accepts any.
             "redirect_uris": None,
-            # UNCONFIRMED (networks.md 6.17): commonly cited 30 minutes.
+            # UNCONFIRMED: commonly cited 30 minutes.
             "code_lifetime_s": 1800,
             "access_lifetime_s": 5184000,
             # Only apps in LinkedIn's refresh programme get these.
             "issue_refresh_tokens": True,
             "refresh_lifetime_s": 31536000,
             "max_commentary": 3000,
-            # UNCONFIRMED (networks.md 6.20): the real quota is unpublished.
+            # UNCONFIRMED: the real quota is unpublished.
             "posts_per_day": 150,
         }
 
@@ -202,7 +202,7 @@ class SandboxNetwork(sandbox.Network):
             return Reply.redirect(redirect + sep + urllib.parse.urlencode(
                 back))
         if self.deny_next:
-            # UNCONFIRMED (networks.md 6.17): the refusal's parameters.
+            # UNCONFIRMED: the refusal's parameters.
             self.deny_next = False
             back.update(error="user_cancelled_authorize",
                         error_description="The user cancelled the "
@@ -385,7 +385,7 @@ class SandboxNetwork(sandbox.Network):
         if status == "invalid":
             return None, api_error(401, "Invalid access token", 65600)
         if status == "expired":
-            # UNCONFIRMED (networks.md 6.15): number and text.
+            # UNCONFIRMED: number and text.
             return None, api_error(401, "The token used in the request has "
                                    "expired", 65602, "EXPIRED_ACCESS_TOKEN")
         for group in needs:
@@ -401,7 +401,7 @@ class SandboxNetwork(sandbox.Network):
         """None, or the error Reply for a /rest call's headers."""
         version = req.headers.get("LinkedIn-Version")
         if not version:
-            # UNCONFIRMED (networks.md 6.20): the missing-version body.
+            # UNCONFIRMED: the missing-version body.
             return api_error(400, "A version must be present. Please "
                              "specify a version by adding the "
                              "LinkedIn-Version header.", None,
@@ -460,7 +460,7 @@ class SandboxNetwork(sandbox.Network):
             "errorDetails": {"inputErrors": [{
                 "description": "Size of array cannot be higher than the "
                                "maxLength",
-                # UNCONFIRMED (networks.md 6.21): the inner shape.
+                # UNCONFIRMED: the inner shape.
                 "input": {"inputPath": {"fieldPath": "/commentary"}},
                 "code": "FIELD_ARRAY_SIZE_TOO_HIGH", "maxLength": limit}]},
             "status": 400})
@@ -580,7 +580,7 @@ class SandboxNetwork(sandbox.Network):
                             "id": image_id, "bytes": 0, "sha256": None,
                             "upload_expires_ms": expires}
         return Reply(200, {"value": {
-            # UNCONFIRMED (networks.md 6.19): the expiry's field name.
+            # UNCONFIRMED: the expiry's field name.
             "uploadUrlExpiresAt": expires,
             "uploadUrl": "http://%s/%s/dms-uploads/%s"
                          % (host, self.name, image_id),

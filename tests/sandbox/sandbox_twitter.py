@@ -8,7 +8,7 @@ keys at it:
     revoke_url     http://127.0.0.1:PORT/x/2/oauth2/revoke
     api_base       http://127.0.0.1:PORT/x        (api_version "2")
 
-What it enforces, after networks.md section 4:
+What it enforces, after X's documentation:
 
 - authorize: known client, space-separated known scopes, state, an S256
   (or plain) code challenge; redirects to redirect_uri with code and
@@ -29,7 +29,7 @@ What it enforces, after networks.md section 4:
 - user events: revoke and password change kill the user's tokens, expire
   ends the user's access tokens (a refresh still works).
 
-Bodies and choices that networks.md marks UNCONFIRMED are marked here too.
+Bodies and choices that the networks' documentation leaves UNCONFIRMED are marked here too.
 """
 
 import base64
@@ -61,7 +61,7 @@ TOO_LONG = ("Your Tweet text is too long. For more information on how "
             "https://github.com/twitter/twitter-text.")
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 BAD_CODE = "Value passed for the authorization code was invalid."
-# UNCONFIRMED (networks.md 6.23): the answer to a dead refresh token.
+# UNCONFIRMED: the answer to a dead refresh token.
 BAD_TOKEN = "Value passed for the token was invalid."
 
 # Code points weighing 1 in twitter-text's v3 configuration; others 2.
@@ -131,14 +131,14 @@ class SandboxNetwork(sandbox.Network):
             "redirect_uris": None,
             "access_lifetime_s": 7200,
             "code_lifetime_s": 30,
-            # UNCONFIRMED (networks.md 6.23): about six months unused.
+            # UNCONFIRMED: about six months unused.
             "refresh_lifetime_s": 180 * 86400,
             # The scopes a person grants; None grants what was asked.
             "grant_scopes": None,
             "max_text": 280,
             "me_limit_15min": 75,
             "tweets_limit_15min": 100,
-            # Tier-dependent, UNCONFIRMED (networks.md 6.28).
+            # Tier-dependent, UNCONFIRMED.
             "tweets_limit_24h_user": 2400,
             "tweets_limit_24h_app": 10000,
             # UNCONFIRMED: whether a password change ends app tokens.
@@ -327,7 +327,7 @@ class SandboxNetwork(sandbox.Network):
             self.revocations.append({"kind": rec["kind"],
                                      "user": rec["user"],
                                      "hint": req.form.get("token_type_hint")})
-        # UNCONFIRMED (networks.md 6.24): the body; RFC 7009 answers 200
+        # UNCONFIRMED: the body; RFC 7009 answers 200
         # for an unknown token too.
         return Reply(200, {"revoked": True})
 
@@ -441,7 +441,7 @@ class SandboxNetwork(sandbox.Network):
         if ids is not None and not self.media_ok(ids, rec["user"]):
             return invalid_request("Your media IDs are invalid.", headers)
         if text and weighted_length(text) > s["max_text"]:
-            # UNCONFIRMED (networks.md 6.26): 400, text in both places.
+            # UNCONFIRMED: 400, text in both places.
             return problem(400, "Invalid Request", TOO_LONG.split(". ")[0]
                            + ".", PROBLEMS + "invalid-request",
                            [{"parameters": {}, "message": TOO_LONG}],

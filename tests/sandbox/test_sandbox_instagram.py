@@ -2,7 +2,7 @@
 
 Starts the sandbox server in-process on port 0 with a fresh Instagram
 network for every test, drives it with urllib as the plugin would, and
-checks the protocol of networks.md section 2 and the test controls.
+checks the protocol of Instagram's documented protocol (docs/networks/instagram.md) and the test controls.
 """
 
 import json

@@ -1,5 +1,5 @@
 """Checks that the LinkedIn sandbox speaks LinkedIn's protocol
-(networks.md section 3).
+.
 
 Starts the sandbox in-process on a loopback port and drives it over real
 HTTP with urllib, as the plugin would: the login redirect and its

@@ -1,4 +1,4 @@
-"""Checks that the X sandbox speaks X's protocol (networks.md section 4).
+"""Checks that the X sandbox speaks X's protocol .
 
 Starts the sandbox in-process on a loopback port and drives it over real
 HTTP with urllib, as the plugin would: the login redirect, the token
