@@ -210,6 +210,7 @@ static const struct api_route *const route_tables[] = {
     herald_api_event_routes,
     herald_api_post_routes,
     herald_api_bulk_routes,
+    herald_api_link_routes,
 };
 
 #define ROUTE_TABLES (sizeof(route_tables) / sizeof(*route_tables))

@@ -42,6 +42,7 @@ extern const struct api_route herald_api_account_routes[];
 extern const struct api_route herald_api_event_routes[];
 extern const struct api_route herald_api_post_routes[];
 extern const struct api_route herald_api_bulk_routes[];
+extern const struct api_route herald_api_link_routes[];
 
 /*
  * Parses the request body as a JSON object. Returns a new reference, or

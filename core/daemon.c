@@ -2,8 +2,8 @@
  * daemon.c - starts, runs and stops herald serve.
  *
  * Start order: log level, libraries, key and store, plugins and their
- * configuration, HTTP client, API server, signals. Stop runs the other
- * way. Startup problems come back as one line in err and a negative
+ * configuration, HTTP client, API server, keeper, scheduler, notifier,
+ * signals. Stop runs the other way. Startup problems come back as one line in err and a negative
  * value; nothing here calls exit().
  */
 #include "daemon.h"
@@ -19,6 +19,7 @@
 #include "api.h"
 #include "hostapi.h"
 #include "keeper.h"
+#include "notifier.h"
 #include "scheduler.h"
 #include "log.h"
 
@@ -236,6 +237,12 @@ start(struct herald_daemon *d, struct herald_error *err)
             herald_error_set(err, "cannot start the scheduler: %s",
                              strerror(-rc));
     }
+    if (rc == 0) {
+        rc = herald_notifier_start(d);
+        if (rc != 0)
+            herald_error_set(err, "cannot start the notifier: %s",
+                             strerror(-rc));
+    }
     return rc;
 }
 
@@ -245,6 +252,7 @@ teardown(struct herald_daemon *d)
     ev_signal_stop(d->loop, &d->sigint);
     ev_signal_stop(d->loop, &d->sigterm);
     ev_timer_stop(d->loop, &d->drain);
+    herald_notifier_stop(d);
     herald_scheduler_stop(d);
     herald_keeper_stop(d);
     /*

@@ -33,6 +33,7 @@ struct herald_daemon {
     struct herald_httpd *httpd;
     struct herald_keeper *keeper;       /* keeper.c; NULL when not running */
     struct herald_scheduler *scheduler; /* scheduler.c; NULL likewise */
+    struct herald_notifier *notifier;   /* notifier.c; NULL likewise */
     ev_signal sigint;
     ev_signal sigterm;
     ev_timer drain;              /* polls in-flight work while stopping */

@@ -160,17 +160,18 @@ write_disconnected(struct draft *d, const struct herald_letter_facts *f)
 
     d->subject = format(d, "Please reconnect your %s account %s", f->network,
                         f->username);
-    say(d, "Your %s account %s was disconnected from herald%s%s.",
-        f->network, f->username, f->reason ? ": " : "",
-        f->reason ? f->reason : "");
+    say(d, "Your %s account %s was disconnected from herald%s%s.", f->network,
+        f->username, f->reason ? ": " : "", f->reason ? f->reason : "");
     say_posts_held(d, f);
     if (f->deadline > f->now)
-        say(d, "Please reconnect by %s. It takes one click and one login "
-               "to %s.",
+        say(d,
+            "Please reconnect by %s. It takes one click and one login "
+            "to %s.",
             herald_letter_date(f->deadline, by, 48), f->network);
     else
-        say(d, "Please reconnect as soon as you can. It takes one click "
-               "and one login to %s.",
+        say(d,
+            "Please reconnect as soon as you can. It takes one click "
+            "and one login to %s.",
             f->network);
     add_link(d, f, "Reconnect");
 }
@@ -182,8 +183,9 @@ write_expiring(struct draft *d, const struct herald_letter_facts *f)
     int64_t days = days_left(f);
     long long s = (long long)f->scheduled;
 
-    d->subject = format(d, "Reminder: log in again to keep your %s account "
-                           "%s connected",
+    d->subject = format(d,
+                        "Reminder: log in again to keep your %s account "
+                        "%s connected",
                         f->network, f->username);
     say(d,
         "Your %s account %s stays connected until %s, %lld %s from now. "
@@ -204,8 +206,8 @@ write_reconnect_deadline(struct draft *d, const struct herald_letter_facts *f)
     char by[48];
     int64_t days = days_left(f);
 
-    d->subject = format(d, "Reminder: reconnect your %s account %s", f->network,
-                        f->username);
+    d->subject = format(d, "Reminder: reconnect your %s account %s",
+                        f->network, f->username);
     say(d,
         "Your %s account %s is still disconnected. Please reconnect it by "
         "%s, %lld %s from now: after that, %s may no longer give access to "
@@ -221,8 +223,8 @@ write_reconnected(struct draft *d, const struct herald_letter_facts *f)
 {
     long long r = (long long)f->released;
 
-    d->subject = format(d, "Your %s account %s is connected again",
-                        f->network, f->username);
+    d->subject = format(d, "Your %s account %s is connected again", f->network,
+                        f->username);
     say(d, "Your %s account %s is connected again. Thank you!", f->network,
         f->username);
     if (r > 0)

@@ -16,6 +16,7 @@
 #ifndef HERALD_LETTERS_H
 #define HERALD_LETTERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* What a letter is about; every pointer is borrowed. */
@@ -23,14 +24,14 @@ struct herald_letter_facts {
     const char *event_type; /* "account.disconnected", ... */
     const char *network;    /* the network's display name: "LinkedIn" */
     const char *username;
-    const char *reason;  /* why, in plain words; or NULL */
-    int64_t blocked;     /* the account's posts on hold */
-    int64_t scheduled;   /* its posts still to go out later */
-    int64_t released;    /* reconnected: posts released; -1 unknown */
-    int64_t deadline;    /* ms: act by then; 0 when not known */
-    int64_t days;        /* reminders: days left; 0: from deadline */
-    int64_t now;         /* ms: the time the letter is written */
-    const char *link;    /* the one-time link, or NULL */
+    const char *reason; /* why, in plain words; or NULL */
+    int64_t blocked;    /* the account's posts on hold */
+    int64_t scheduled;  /* its posts still to go out later */
+    int64_t released;   /* reconnected: posts released; -1 unknown */
+    int64_t deadline;   /* ms: act by then; 0 when not known */
+    int64_t days;       /* reminders: days left; 0: from deadline */
+    int64_t now;        /* ms: the time the letter is written */
+    const char *link;   /* the one-time link, or NULL */
     int64_t link_expires_at;
 };
 

@@ -85,8 +85,7 @@ herald_mail_address_ok(const char *addr)
     size_t n = addr ? strlen(addr) : 0;
     const char *at = addr ? strchr(addr, '@') : NULL;
 
-    if (n < 3 || n > 254 || !at || at == addr || !at[1] ||
-        strchr(at + 1, '@'))
+    if (n < 3 || n > 254 || !at || at == addr || !at[1] || strchr(at + 1, '@'))
         return 0;
     for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
         if (*p <= ' ' || *p == 0x7f || strchr("<>,;\"", *p))
@@ -265,8 +264,8 @@ valid(const struct herald_mail *m)
 
     return header_safe(m->from) && header_safe(m->message_id) &&
            herald_mail_envelope_address(m->from, from, sizeof(from)) == 0 &&
-           herald_mail_address_ok(m->to) && m->subject && m->text &&
-           m->html && boundary_ok(m->boundary);
+           herald_mail_address_ok(m->to) && m->subject && m->text && m->html &&
+           boundary_ok(m->boundary);
 }
 
 static void

@@ -43,8 +43,7 @@ herald_webhook_body(int64_t event_id, const char *type, int64_t at_ms,
     return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "id", id, "type", type,
                      "created_at", herald_webhook_time(at_ms, at, sizeof(at)),
                      "account_id", id_or_null(account_id), "post_id",
-                     id_or_null(post_id), "data",
-                     data ? data : json_object());
+                     id_or_null(post_id), "data", data ? data : json_object());
 }
 
 void

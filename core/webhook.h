@@ -32,9 +32,8 @@
  * account_id and post_id of 0 become null; data is stolen (a new
  * reference to an object, or NULL for an empty one).
  */
-json_t *herald_webhook_body(int64_t event_id, const char *type,
-                            int64_t at_ms, int64_t account_id,
-                            int64_t post_id, json_t *data);
+json_t *herald_webhook_body(int64_t event_id, const char *type, int64_t at_ms,
+                            int64_t account_id, int64_t post_id, json_t *data);
 
 /*
  * Signs body (len bytes) sent at timestamp (unix seconds) with secret:
