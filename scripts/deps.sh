@@ -5,7 +5,7 @@ set -eu
 
 packages="build-essential cmake pkg-config libev-dev libcurl4-openssl-dev
 libjansson-dev libsqlite3-dev libmicrohttpd-dev libsodium-dev
-clang-format python3 curl ca-certificates sqlite3"
+clang-format python3 python3-aiosmtpd curl ca-certificates sqlite3"
 
 missing=""
 for p in $packages; do
