@@ -19,7 +19,7 @@ import unittest
 from mailsink import MailSink
 from test_accounts import collect_secrets
 from webhooks import WebhookListener
-from world import Posts, World, post_body
+from world import NETWORKS, Posts, World, post_body
 
 WEBHOOK_SECRET = "whsec-PLANTED-5c1d8e0f9a7b"
 SMTP_USER = "herald-mailer"
@@ -115,14 +115,14 @@ class Base(unittest.TestCase):
     def tweets(self):
         return [r for r in self.x.requests if r.get("path") == "/2/tweets"]
 
-    def follow_link(self, link):
+    def follow_link(self, link, network="twitter"):
         """Follows a link like a browser: herald, the network's login,
         the callback. Returns the callback's (status, JSON body)."""
-        self.x.control("login", {"user": "alice"})
+        self.w.net(network).control("login", {"user": "alice"})
         status, headers, body = self.w.browse(link, accept="text/html")
         self.assertEqual(status, 302, body)
         self.assertTrue(headers["Location"].startswith(
-            self.w.sandbox.base("x")), headers)
+            self.w.sandbox.base(NETWORKS[network][0])), headers)
         status, headers, body = self.w.browse(headers["Location"])
         self.assertEqual(status, 302, body)
         status, headers, body = self.w.browse(headers["Location"])
@@ -236,6 +236,25 @@ class DisconnectionTest(Base):
         self.assertLess(abs(int(headers["Herald-Timestamp"]) - time.time()),
                         3700 * 2)
         self.assertTrue(headers["Herald-Signature"].startswith("v1="))
+
+    def test_reconnect_window_reminder_carries_a_link(self):
+        account = self.w.connect("linkedin", user="alice")
+        self.disconnect(account, "linkedin")
+        first = self.wait_mails(1)[0]
+        self.assertIn("reconnect by", first.get_body(
+            ("plain",)).get_content())
+        self.advance(23 * 86400 + 60)
+        reminder = self.wait_mails(2)[1]
+        self.assertIn("Reminder", reminder["Subject"])
+        self.assertIn("LinkedIn", reminder["Subject"])
+        text = reminder.get_body(("plain",)).get_content()
+        self.assertIn("7 days", text)
+        hook = self.wait_hook("account.reconnect_deadline")[0]["json"]
+        self.assertEqual(hook["data"]["days"], 7)
+        status, body = self.follow_link(LINK.search(text).group(0),
+                                        "linkedin")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["account_id"], account)
 
     def test_links_expire_and_unknown_ones_are_refused(self):
         account = self.w.connect("twitter", user="alice")
