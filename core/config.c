@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mail.h"
 #include "schema.h"
 
 static int
@@ -357,6 +358,34 @@ copy_optional(const json_t *root, const char *name, char **out)
 }
 
 /*
+ * Returns what is wrong with the notifier's settings in cfg, with *key
+ * naming the key, or NULL when they go together.
+ */
+static const char *
+notice_problem(const struct herald_config *cfg, const char **key)
+{
+    char from[256];
+
+    *key = "smtp_url";
+    if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+        strncmp(cfg->smtp_url, "smtps://", 8) != 0)
+        return "expected a URL starting with smtp:// or smtps://";
+    *key = "smtp_from";
+    if (cfg->smtp_url && !cfg->smtp_from)
+        return "required when smtp_url is set";
+    if (cfg->smtp_from &&
+        herald_mail_envelope_address(cfg->smtp_from, from, sizeof(from)))
+        return "expected an address, or a name and <address>";
+    *key = "smtp_password";
+    if (cfg->smtp_password && !cfg->smtp_username)
+        return "given without smtp_username";
+    *key = "webhook_secret";
+    if (cfg->webhook_url && !cfg->webhook_secret)
+        return "required when webhook_url is set";
+    return NULL;
+}
+
+/*
  * Copies the notifier's settings into cfg and checks the ones that go
  * together. Returns 0, -ENOMEM, or -EINVAL with err naming the key.
  */
@@ -370,24 +399,15 @@ engine_notices(struct herald_config *cfg, const json_t *root,
     char **fields[] = {&cfg->smtp_url,      &cfg->smtp_from,
                        &cfg->smtp_username, &cfg->smtp_password,
                        &cfg->webhook_url,   &cfg->webhook_secret};
-    const char *bad = NULL, *why = NULL;
+    const char *key, *why;
 
     for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
         if (copy_optional(root, keys[i], fields[i]) != 0)
             return -ENOMEM;
-    if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
-        strncmp(cfg->smtp_url, "smtps://", 8) != 0)
-        bad = "smtp_url", why = "expected a URL starting with smtp:// or "
-                                "smtps://";
-    else if (cfg->smtp_url && !cfg->smtp_from)
-        bad = "smtp_from", why = "required when smtp_url is set";
-    else if (cfg->smtp_password && !cfg->smtp_username)
-        bad = "smtp_password", why = "given without smtp_username";
-    else if (cfg->webhook_url && !cfg->webhook_secret)
-        bad = "webhook_secret", why = "required when webhook_url is set";
-    if (!bad)
+    why = notice_problem(cfg, &key);
+    if (!why)
         return 0;
-    herald_error_set(err, "%s: key '%s': %s", cfg->source, bad, why);
+    herald_error_set(err, "%s: key '%s': %s", cfg->source, key, why);
     return -EINVAL;
 }
 

@@ -386,14 +386,29 @@ plan_email(struct herald_daemon *d, const struct planned *e)
     return rc == -EEXIST ? 0 : rc;
 }
 
+/*
+ * Whether the account is still as the event left it: a disconnection
+ * read after the person already reconnected (the daemon was down
+ * meanwhile) asks nobody to act.
+ */
+static int
+still_true(const struct planned *e)
+{
+    enum herald_account_status s = e->acct->status;
+
+    if (strcmp(e->type, "account.disconnected") == 0 ||
+        strcmp(e->type, "account.reconnect_deadline") == 0)
+        return s == HERALD_ACCOUNT_DISCONNECTED;
+    if (strcmp(e->type, "account.expiring") == 0)
+        return s == HERALD_ACCOUNT_ACTIVE || s == HERALD_ACCOUNT_DEGRADED;
+    return s != HERALD_ACCOUNT_REMOVED;
+}
+
 static int
 wants_email(const struct herald_daemon *d, const struct planned *e)
 {
-    const struct herald_store_account *a = e->acct;
-
-    return d->cfg->smtp_url && a && a->status != HERALD_ACCOUNT_REMOVED &&
-           herald_letter_exists(e->type) &&
-           herald_mail_address_ok(a->owner_email);
+    return d->cfg->smtp_url && e->acct && herald_letter_exists(e->type) &&
+           still_true(e) && herald_mail_address_ok(e->acct->owner_email);
 }
 
 /* Plans the notices of one event (a JSON object of the event list). */

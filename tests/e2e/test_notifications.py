@@ -385,6 +385,8 @@ class ConfigTest(unittest.TestCase):
                      "'smtp_from': required"),
                     ({"smtp_url": "http://127.0.0.1:25",
                       "smtp_from": "a@b.test"}, "smtp://"),
+                    ({"smtp_url": "smtp://127.0.0.1:25",
+                      "smtp_from": "Herald"}, "'smtp_from': expected"),
                     ({"reauth_link_days": 0}, "reauth_link_days")):
                 config = dict(w.env.config, **extra)
                 w.env.write_config(json.dumps(config))
