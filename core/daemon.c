@@ -3,8 +3,8 @@
  *
  * Start order: log level, libraries, key and store, plugins and their
  * configuration, HTTP client, API server, keeper, scheduler, notifier,
- * signals. Stop runs the other way. Startup problems come back as one line in err and a negative
- * value; nothing here calls exit().
+ * signals. Stop runs the other way. Startup problems come back as one
+ * line in err and a negative value; nothing here calls exit().
  */
 #include "daemon.h"
 
