@@ -802,7 +802,10 @@ herald_keeper_report(struct herald_daemon *d, int64_t account_id,
 
     if (!d->keeper || herald_store_account_get(d->store, account_id, &a))
         return;
-    if (o->kind == HERALD_OUTCOME_ACCESS_LOST) {
+    if (o->kind == HERALD_OUTCOME_ACCESS_LOST &&
+        (a.status == HERALD_ACCOUNT_ACTIVE ||
+         a.status == HERALD_ACCOUNT_DEGRADED)) {
+        /* Once: later attempts that find the same loss change nothing. */
         disconnect(d, account_id, a.network, o->reason, o->message);
     } else if (o->kind == HERALD_OUTCOME_TOKEN_EXPIRED) {
         set_put(d->keeper->renew_now, account_id);
