@@ -370,8 +370,12 @@ static const struct herald_plugin fb_plugin = {
     .name = "facebook",
     .display_name = "Facebook",
     .version = "1.0.0",
-    .capabilities =
-        HERALD_CAP_TARGETS | HERALD_CAP_REVOKE | HERALD_CAP_DEDUPLICATES,
+    /*
+     * Not HERALD_CAP_DEDUPLICATES: Facebook refuses only a feed post that
+     * repeats the Page's previous one (code 506), and never a repeated
+     * photo, so a post whose outcome is unknown must not be resent.
+     */
+    .capabilities = HERALD_CAP_TARGETS | HERALD_CAP_REVOKE,
     .token_model = HERALD_TOKEN_EXCHANGE_ONLY,
     .reconnect_window = 0,
     .content = &fb_rules,

@@ -101,8 +101,7 @@ test_descriptor(void)
     CHECK_STR(plugin->name, "facebook");
     CHECK_STR(plugin->display_name, "Facebook");
     CHECK(plugin->token_model == HERALD_TOKEN_EXCHANGE_ONLY);
-    CHECK(plugin->capabilities ==
-          (HERALD_CAP_TARGETS | HERALD_CAP_REVOKE | HERALD_CAP_DEDUPLICATES));
+    CHECK(plugin->capabilities == (HERALD_CAP_TARGETS | HERALD_CAP_REVOKE));
     CHECK(!(plugin->capabilities & HERALD_CAP_REFRESH));
     CHECK(!(plugin->capabilities & HERALD_CAP_PKCE));
     CHECK(plugin->reconnect_window == 0);
