@@ -6,6 +6,7 @@ Environment (set by ctest): HERALD_BIN (the program), HERALD_FIXTURE_DIR
 HERALD_PLANT (the credential-planting tool).
 """
 
+import atexit
 import http.client
 import json
 import os
@@ -95,7 +96,14 @@ class Daemon:
         self.proc = subprocess.Popen(cmd, cwd=env.dir, env=env.environ(),
                                      stdout=self.logfile,
                                      stderr=subprocess.STDOUT)
+        # A test that fails before it stops its daemon leaves none behind.
+        atexit.register(self.kill_if_running)
         self.port = self.wait_listening()
+
+    def kill_if_running(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def wait_listening(self):
         deadline = time.time() + 20
