@@ -89,18 +89,32 @@ class PublishTest(unittest.TestCase):
         status, body = self.w.api("GET", "/v1/posts")
         self.assertEqual(body["posts"], [])
 
-    def test_scheduled_post_is_never_early(self):
+    def created_at(self, network, post):
+        """When the sandbox created the network's only post."""
+        p = self.posted(network)[0]
+        return p.get("created_at") or p.get("created") or p["published_at"]
+
+    def test_scheduled_post_is_never_early_on_any_network(self):
         due = time.time() + 2.5
-        status, body = self.p.create(post_body(
-            [self.acc["twitter"]], text="later", scheduled_at=rfc3339(due)))
-        self.assertEqual(status, 202, body)
-        post_id = body["posts"][0]["id"]
-        self.assertEqual(self.p.get(post_id)["status"], "scheduled")
-        post = self.p.wait(post_id, "published")
-        created = self.posted("twitter")[0]["created_at"]
-        self.assertGreaterEqual(created, due)
-        self.assertLess(created - due, 2.0)
-        self.assertAlmostEqual(parse(post["scheduled_at"]), due, delta=0.002)
+        ids = {}
+        for network in ("facebook", "instagram", "linkedin", "twitter"):
+            media = [IMAGE] if network == "instagram" else None
+            body = post_body([self.target(network)], text="later",
+                             scheduled_at=rfc3339(due))
+            if media:
+                body["media"] = media
+            status, body = self.p.create(body)
+            self.assertEqual(status, 202, body)
+            ids[network] = body["posts"][0]["id"]
+            self.assertEqual(self.p.get(ids[network])["status"],
+                             "scheduled")
+        for network, post_id in ids.items():
+            post = self.p.wait(post_id, "published")
+            created = self.created_at(network, post)
+            self.assertGreaterEqual(created, due, network)
+            self.assertLess(created - due, 2.0, network)
+            self.assertAlmostEqual(parse(post["scheduled_at"]), due,
+                                   delta=0.002)
 
     def test_validation(self):
         status, body = self.p.create(post_body(
@@ -137,17 +151,20 @@ class PublishTest(unittest.TestCase):
         status, body = self.w.api("GET", "/v1/posts")
         self.assertEqual(body["posts"], [])
 
-    def test_idempotency(self):
-        body = post_body([self.acc["twitter"]], text="once only")
-        s1, b1 = self.p.create(body, key="key-1")
-        s2, b2 = self.p.create(body, key="key-1")
-        self.assertEqual((s1, b1), (s2, b2))
-        s3, b3 = self.p.create(post_body([self.acc["twitter"]],
-                                         text="another"), key="key-1")
-        self.assertEqual(s3, 409)
-        self.assertEqual(b3["error"]["code"], "idempotency_conflict")
-        self.p.wait(b1["posts"][0]["id"], "published")
-        self.assertEqual(len(self.posted("twitter")), 1)
+    def test_idempotency_on_every_network(self):
+        for network in ("facebook", "instagram", "linkedin", "twitter"):
+            key = "key-" + network
+            body = post_body([self.target(network)], text="once only")
+            if network == "instagram":
+                body["media"] = [IMAGE]
+            s1, b1 = self.p.create(body, key=key)
+            s2, b2 = self.p.create(body, key=key)
+            self.assertEqual((s1, b1), (s2, b2))
+            s3, b3 = self.p.create(dict(body, text="another"), key=key)
+            self.assertEqual(s3, 409)
+            self.assertEqual(b3["error"]["code"], "idempotency_conflict")
+            self.p.wait(b1["posts"][0]["id"], "published")
+            self.assertEqual(len(self.posted(network)), 1, network)
 
     def test_outcomes(self):
         x = self.w.net("twitter")
@@ -186,6 +203,48 @@ class PublishTest(unittest.TestCase):
         self.assertEqual(post["attempts"], 2)
         texts = [p["text"] for p in self.posted("twitter")]
         self.assertEqual(texts.count("lost answer"), 1)
+
+    def test_rejected_and_transient_on_every_network(self):
+        meta_bad = ('{"error":{"message":"(#100) Invalid parameter",'
+                    '"type":"OAuthException","code":100,"fbtrace_id":"A"}}')
+        cases = {
+            "facebook": ("/feed$", 400, meta_bad, 500,
+                         '{"error":{"message":"(#2) Service temporarily '
+                         'unavailable","type":"OAuthException",'
+                         '"is_transient":true,"code":2}}'),
+            "linkedin": ("^/rest/posts$", 422,
+                         '{"message":"ERROR :: /author :: field is required'
+                         ' but not found","status":422}', 503, "{}"),
+            "instagram": ("/media$", 400,
+                          '{"error":{"message":"The image size is too '
+                          'large.","type":"OAuthException","code":36000,'
+                          '"error_subcode":2207004,"is_transient":false}}',
+                          500,
+                          '{"error":{"message":"An unknown error occurred",'
+                          '"type":"OAuthException","code":-1,'
+                          '"error_subcode":2207001,"is_transient":true}}'),
+        }
+        for network, (match, bad, bad_body, down, down_body) in \
+                cases.items():
+            net = self.w.net(network)
+            extra = {"media": [IMAGE]} if network == "instagram" else {}
+            net.control("fault", {"match": match, "count": 1,
+                                  "status": bad, "body": bad_body})
+            status, body = self.p.create(post_body(
+                [self.target(network)], text="refused on " + network,
+                **extra))
+            post = self.p.wait(body["posts"][0]["id"], "failed")
+            self.assertTrue(post["reason"], network)
+            self.assertEqual(post["attempts"], 1, network)
+
+            net.control("fault", {"match": match, "count": 1,
+                                  "status": down, "body": down_body})
+            status, body = self.p.create(post_body(
+                [self.target(network)], text="after an outage on " +
+                network, **extra))
+            post = self.p.wait(body["posts"][0]["id"], "published")
+            self.assertEqual(post["attempts"], 2, network)
+            self.assertEqual(len(self.posted(network)), 1, network)
 
     def test_unknown_kept_when_resending_is_off(self):
         self.w.env.config["resend_unknown"] = False
