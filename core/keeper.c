@@ -580,6 +580,15 @@ start_action(struct herald_keeper *k, int64_t id)
     if (x->kind == ACTION_RENEW)
         herald_store_account_renewing(d->store, id, now_ms());
 
+    HLOG_ACCOUNT(LOG_DEBUG, "keeper", id, 0, "%s starting",
+                 x->kind == ACTION_RENEW ? "renewal" : "access check");
+    /*
+     * Counted before the plugin runs: it may complete at once, inside
+     * the call, and then finish() has already undone this and freed x.
+     */
+    set_put(k->busy, id);
+    set_drop(k->check_now, id);
+    k->in_flight++;
     op = herald_op_new(x->net, id, 0, 0, on_action, x);
     if (op)
         rc = x->kind == ACTION_RENEW
@@ -590,16 +599,13 @@ start_action(struct herald_keeper *k, int64_t id)
     if (!op || rc != 0) {
         if (op)
             herald_op_abandon(op);
+        set_drop(k->busy, id);
+        k->in_flight--;
         herald_store_account_renewing(d->store, id, 0);
         herald_store_account_plan(d->store, id, backoff(d->cfg, 1, 0));
         action_free(x);
         return -EIO;
     }
-    set_put(k->busy, id);
-    set_drop(k->check_now, id);
-    k->in_flight++;
-    HLOG_ACCOUNT(LOG_DEBUG, "keeper", id, 0, "%s started",
-                 x->kind == ACTION_RENEW ? "renewal" : "access check");
     return 0;
 }
 
