@@ -246,6 +246,30 @@ class InstagramTest(Common, unittest.TestCase):
         self.assertNotIn("account.degraded", types)
 
 
+    def test_extension_refused_at_once_by_the_plugin(self):
+        # Halfway through a 6 s life the token is due for extension but
+        # younger than the 4 s minimum: the plugin refuses inside the call
+        # that starts the renewal, without a request. The keeper must
+        # then try again when the token is old enough.
+        ig = self.w.net("instagram")
+        ig.control("settings", {"long_lifetime_s": 6,
+                                "refresh_min_age_s": 4})
+        self.w.configure("instagram", {"refresh_min_age_s": 4})
+        self.w.restart()
+        account_id = self.w.connect("instagram", user="alice")
+        self.w.wait_status(account_id, "degraded")
+
+        def refreshes():
+            return [r for r in ig.requests
+                    if r.get("path") == "/graph/refresh_access_token"]
+        self.assertEqual(refreshes(), [])
+        self.w.wait_for(lambda: refreshes(), timeout=15,
+                        what="the extension once the token is old enough")
+        self.w.wait_status(account_id, "active")
+        status, health = self.w.api("GET", "/v1/health")
+        self.assertEqual(health["keeper"]["in_flight"], 0)
+
+
 class LinkedInTest(Common, unittest.TestCase):
     NETWORK = "linkedin"
 
