@@ -706,3 +706,18 @@ out_scopes:
     free(scopes);
     return rc;
 }
+
+int64_t
+herald_config_retry_at(const struct herald_config *cfg, int64_t attempts,
+                       int64_t now, uint32_t random)
+{
+    int64_t wait = cfg->retry_floor_ms;
+
+    for (int64_t i = 1; i < attempts && wait < cfg->retry_ceiling_ms; i++)
+        wait *= 2;
+    if (wait > cfg->retry_ceiling_ms)
+        wait = cfg->retry_ceiling_ms;
+    /* What failed together is not all retried together. */
+    wait = wait * 4 / 5 + (int64_t)(random % (uint64_t)(wait * 2 / 5 + 1));
+    return now + wait;
+}

@@ -104,6 +104,15 @@ int herald_config_load(const char *path, struct herald_config **out,
 void herald_config_free(struct herald_config *cfg);
 
 /*
+ * When to retry after the attempts-th failure in a row (1 for the first):
+ * retry_floor_ms doubling up to retry_ceiling_ms, varied by up to 20 %
+ * either way by random, after now. The one backoff of renewals, posts
+ * and notices.
+ */
+int64_t herald_config_retry_at(const struct herald_config *cfg,
+                               int64_t attempts, int64_t now, uint32_t random);
+
+/*
  * Loads <cfg->network_dir>/<name>.json and validates it against the
  * common network keys followed by plugin_schema (which may be NULL). The
  * common keys, owned by the core:

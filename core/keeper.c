@@ -155,16 +155,11 @@ check_at(const struct herald_daemon *d, const struct herald_store_account *a)
 static int64_t
 backoff(const struct herald_config *cfg, int failures, int64_t retry_at)
 {
-    int64_t ceiling = cfg->retry_ceiling_ms;
-    int64_t wait = cfg->retry_floor_ms;
+    uint32_t r;
     int64_t at;
 
-    for (int i = 1; i < failures && wait < ceiling; i++)
-        wait *= 2;
-    if (wait > ceiling)
-        wait = ceiling;
-    wait = wait * 4 / 5 + jitter(wait * 2 / 5);
-    at = now_ms() + wait;
+    herald_crypto_random(&r, sizeof(r));
+    at = herald_config_retry_at(cfg, failures, now_ms(), r);
     return retry_at > at ? retry_at : at;
 }
 

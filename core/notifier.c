@@ -108,21 +108,6 @@ now_ms(void)
     return herald_clock_now_ms();
 }
 
-int64_t
-herald_notifier_retry_at(const struct herald_config *cfg, int64_t attempts,
-                         int64_t now, uint32_t random)
-{
-    int64_t wait = cfg->retry_floor_ms;
-
-    for (int64_t i = 1; i < attempts && wait < cfg->retry_ceiling_ms; i++)
-        wait *= 2;
-    if (wait > cfg->retry_ceiling_ms)
-        wait = cfg->retry_ceiling_ms;
-    /* Receivers that failed together are not all retried together. */
-    wait = wait * 4 / 5 + (int64_t)(random % (uint64_t)(wait * 2 / 5 + 1));
-    return now + wait;
-}
-
 /* ---- planning ------------------------------------------------------ */
 
 static int
@@ -597,7 +582,7 @@ on_sent(const struct herald_client_response *resp, void *udata)
         if (notice.attempts >= (int64_t)n->d->cfg->notice_max_attempts)
             end.status = HERALD_NOTICE_FAILED;
         else
-            end.next_attempt_at = herald_notifier_retry_at(
+            end.next_attempt_at = herald_config_retry_at(
                 n->d->cfg, notice.attempts, now_ms(), r);
         if (end.status == HERALD_NOTICE_FAILED)
             HLOG_ACCOUNT(LOG_WARNING, "notifier", dl->account_id, 0,

@@ -50,14 +50,4 @@ int herald_notifier_start(struct herald_daemon *d);
  */
 void herald_notifier_stop(struct herald_daemon *d);
 
-/*
- * When a notice whose attempts-th attempt just failed is tried again,
- * from now: retry_floor_ms doubling up to retry_ceiling_ms, then spread
- * by up to 20 % either way with random (any 32 random bits). Exposed for
- * the unit tests.
- */
-int64_t herald_notifier_retry_at(const struct herald_config *cfg,
-                                 int64_t attempts, int64_t now,
-                                 uint32_t random);
-
 #endif

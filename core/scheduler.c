@@ -148,17 +148,11 @@ outcome_name(enum herald_outcome_kind k)
 static int64_t
 retry_time(const struct herald_config *cfg, int64_t attempts, int64_t retry_at)
 {
-    int64_t wait = cfg->retry_floor_ms;
     uint32_t r;
     int64_t at;
 
-    for (int64_t i = 1; i < attempts && wait < cfg->retry_ceiling_ms; i++)
-        wait *= 2;
-    if (wait > cfg->retry_ceiling_ms)
-        wait = cfg->retry_ceiling_ms;
     herald_crypto_random(&r, sizeof(r));
-    wait = wait * 4 / 5 + (int64_t)(r % (uint64_t)(wait * 2 / 5 + 1));
-    at = now_ms() + wait;
+    at = herald_config_retry_at(cfg, attempts, now_ms(), r);
     return retry_at > at ? retry_at : at;
 }
 

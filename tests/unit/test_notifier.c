@@ -17,15 +17,15 @@ test_retry_at(void)
     cfg.retry_floor_ms = 1000;
     cfg.retry_ceiling_ms = 30000;
     /* The random bits reach both ends of the spread. */
-    CHECK(herald_notifier_retry_at(&cfg, 1, now, 0) == now + 800);
-    CHECK(herald_notifier_retry_at(&cfg, 1, now, 400) == now + 1200);
-    CHECK(herald_notifier_retry_at(&cfg, 2, now, 0) == now + 1600);
-    CHECK(herald_notifier_retry_at(&cfg, 3, now, 0) == now + 3200);
-    CHECK(herald_notifier_retry_at(&cfg, 6, now, 0) == now + 24000);
-    CHECK(herald_notifier_retry_at(&cfg, 7, now, 0) == now + 24000);
-    CHECK(herald_notifier_retry_at(&cfg, 100, now, 12000) == now + 36000);
+    CHECK(herald_config_retry_at(&cfg, 1, now, 0) == now + 800);
+    CHECK(herald_config_retry_at(&cfg, 1, now, 400) == now + 1200);
+    CHECK(herald_config_retry_at(&cfg, 2, now, 0) == now + 1600);
+    CHECK(herald_config_retry_at(&cfg, 3, now, 0) == now + 3200);
+    CHECK(herald_config_retry_at(&cfg, 6, now, 0) == now + 24000);
+    CHECK(herald_config_retry_at(&cfg, 7, now, 0) == now + 24000);
+    CHECK(herald_config_retry_at(&cfg, 100, now, 12000) == now + 36000);
     for (uint32_t r = 0; r < 100000; r += 997) {
-        int64_t at = herald_notifier_retry_at(&cfg, 4, now, r);
+        int64_t at = herald_config_retry_at(&cfg, 4, now, r);
         CHECK(at >= now + 6400 && at <= now + 9600);
     }
 }
