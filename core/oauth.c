@@ -30,6 +30,9 @@ struct pending_callback {
     struct herald_daemon *d;
     struct herald_network *net;
     struct herald_store_auth auth;
+    /* The plugin keeps a pointer to these until it completes. */
+    struct herald_exchange_request req;
+    char *code;
     herald_oauth_done_fn done;
     void *udata;
 };
@@ -185,6 +188,9 @@ refuse_state(int rc, herald_oauth_done_fn done, void *udata)
 static void
 free_pending(struct pending_callback *p)
 {
+    if (p->code)
+        sodium_memzero(p->code, strlen(p->code));
+    free(p->code);
     herald_store_auth_clear(&p->auth);
     free(p);
 }
@@ -382,15 +388,15 @@ on_exchange(struct herald_op *op, const struct herald_outcome *outcome,
 static void
 start_exchange(struct pending_callback *p, const char *code)
 {
-    struct herald_exchange_request req = {
-        .code = code,
-        .code_verifier = p->auth.verifier,
-        .redirect_uri = redirect_uri_of(p->net),
-    };
-    struct herald_op *op;
+    struct herald_op *op = NULL;
 
-    op = herald_op_new(p->net, p->auth.account_id, 0, 0, on_exchange, p);
-    if (!op || p->net->plugin->exchange(p->net->state, op, &req) != 0) {
+    p->code = strdup(code);
+    p->req.code = p->code;
+    p->req.code_verifier = p->auth.verifier;
+    p->req.redirect_uri = redirect_uri_of(p->net);
+    if (p->code)
+        op = herald_op_new(p->net, p->auth.account_id, 0, 0, on_exchange, p);
+    if (!op || p->net->plugin->exchange(p->net->state, op, &p->req) != 0) {
         if (op)
             herald_op_abandon(op);
         finish_with(p->done, p->udata, 503, "exchange_failed",

@@ -263,7 +263,8 @@ struct herald_authorize_request {
     const char *redirect_uri;   /* the callback to return to */
 };
 
-/* Input of exchange(). Strings are borrowed until complete(). */
+/* Input of exchange(). The struct and its strings are borrowed until
+ * complete(). */
 struct herald_exchange_request {
     const char *code;
     const char *code_verifier; /* NULL without PKCE */
