@@ -237,6 +237,58 @@ write_reconnected(struct draft *d, const struct herald_letter_facts *f)
         say(d, "Posts that were on hold will now go out, in their order.");
 }
 
+/* "3 hours", "1 day", "90 seconds": the largest whole unit. */
+static char *
+span(struct draft *d, int64_t s)
+{
+    static const struct {
+        int64_t seconds;
+        const char *one, *many;
+    } units[] = {
+        {86400, "day", "days"},
+        {3600, "hour", "hours"},
+        {60, "minute", "minutes"},
+    };
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
+        if (s >= units[i].seconds && s % units[i].seconds == 0)
+            return format(
+                d, "%lld %s", (long long)(s / units[i].seconds),
+                plural(s / units[i].seconds, units[i].one, units[i].many));
+    return format(d, "%lld %s", (long long)s, plural(s, "second", "seconds"));
+}
+
+static void
+write_expired(struct draft *d, const struct herald_letter_facts *f)
+{
+    long long n = (long long)(f->expired > 0 ? f->expired : 1);
+    char *limit = f->limit_s > 0 ? span(d, f->limit_s) : NULL;
+
+    d->subject = format(d, "%lld %s on your %s account %s %s not published", n,
+                        plural(n, "post", "posts"), f->network, f->username,
+                        plural(n, "was", "were"));
+    if (limit)
+        say(d,
+            "%lld scheduled %s on your %s account %s %s not published: "
+            "%s would have gone out more than %s after the time %s %s "
+            "scheduled for, which is later than allowed.",
+            n, plural(n, "post", "posts"), f->network, f->username,
+            plural(n, "was", "were"), plural(n, "it", "they"), limit,
+            plural(n, "it", "they"), plural(n, "was", "were"));
+    else
+        say(d,
+            "%lld scheduled %s on your %s account %s %s not published: "
+            "%s would have gone out later than allowed.",
+            n, plural(n, "post", "posts"), f->network, f->username,
+            plural(n, "was", "were"), plural(n, "it", "they"));
+    free(limit);
+    say(d,
+        "Nothing was posted for %s, and herald will not try again. If you "
+        "still want %s out, schedule %s again.",
+        plural(n, "it", "them"), plural(n, "it", "them"),
+        plural(n, "it", "them"));
+}
+
 static const struct {
     const char *type;
     void (*write)(struct draft *, const struct herald_letter_facts *);
@@ -246,6 +298,7 @@ static const struct {
     {"account.expiring", write_expiring, 1},
     {"account.reconnect_deadline", write_reconnect_deadline, 1},
     {"account.reconnected", write_reconnected, 0},
+    {"post.expired", write_expired, 0},
 };
 
 #define LETTER_COUNT (sizeof(letters) / sizeof(*letters))

@@ -7,8 +7,10 @@
  * closing, the account is connected again. Each says in plain words
  * which network and account, what happened, what it means for the
  * scheduled posts, by when to act, and carries the one-time link when
- * there is something to do. Pure functions: the notifier (notifier.c)
- * gathers the facts, mail.c wraps the result in a message.
+ * there is something to do. Posts expired by the lateness policy have
+ * a letter too: one for every posts expired together. Pure functions: the
+ * notifier (notifier.c) gathers the facts, mail.c wraps the result in a
+ * message.
  *
  * Invariant: every fact reaching the HTML is escaped, and a letter holds
  * no secret but the one-time link it was given.
@@ -28,6 +30,8 @@ struct herald_letter_facts {
     int64_t blocked;    /* the account's posts on hold */
     int64_t scheduled;  /* its posts still to go out later */
     int64_t released;   /* reconnected: posts released; -1 unknown */
+    int64_t expired;    /* post.expired: posts expired, folded */
+    int64_t limit_s;    /* post.expired: the lateness limit; 0 unknown */
     int64_t deadline;   /* ms: act by then; 0 when not known */
     int64_t days;       /* reminders: days left; 0: from deadline */
     int64_t now;        /* ms: the time the letter is written */

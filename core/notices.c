@@ -208,6 +208,74 @@ herald_store_notice_fold(struct herald_store *st, const char *group_key,
     return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
 }
 
+int
+herald_store_notice_fold_open(struct herald_store *st, int64_t account_id,
+                              const char *event_type,
+                              enum herald_notice_channel channel, int64_t *id,
+                              int64_t *event_id, int64_t *events)
+{
+    static const char sql[] =
+        "UPDATE notices SET events = events + 1, updated_at = ?4"
+        " WHERE id = (SELECT id FROM notices WHERE account_id = ?1"
+        "  AND event_type = ?2 AND channel = ?3 AND group_key IS NOT NULL"
+        "  AND status = 'pending' AND attempts = 0"
+        "  ORDER BY id DESC LIMIT 1)"
+        " RETURNING id, event_id, events";
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc = store_stmt(st, STMT_NOTICE_FOLD_OPEN, sql, &s);
+
+    *id = *event_id = *events = 0;
+    if (rc < 0)
+        return rc;
+    store_bind_int(s, 1, account_id, &code);
+    store_bind_text(s, 2, event_type, &code);
+    store_bind_text(s, 3, herald_store_notice_channel_name(channel), &code);
+    store_bind_int(s, 4, store_now_ms(), &code);
+    rc = store_row(st, s, code, "fold an event into a waiting notice");
+    if (rc == 1) {
+        *id = sqlite3_column_int64(s, 0);
+        *event_id = sqlite3_column_int64(s, 1);
+        *events = sqlite3_column_int64(s, 2);
+    }
+    store_stmt_done(s);
+    return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
+}
+
+int
+herald_store_notice_rewrite(struct herald_store *st, int64_t id,
+                            int64_t event_id,
+                            enum herald_notice_channel channel,
+                            const char *body, size_t body_len)
+{
+    static const char sql[] =
+        "UPDATE notices SET body = ?2, updated_at = ?3"
+        " WHERE id = ?1 AND status = 'pending' AND attempts = 0";
+    struct sealed sealed = {NULL, 0};
+    char ad[STORE_AD_MAX];
+    sqlite3_stmt *s;
+    int code = SQLITE_OK;
+    int rc;
+
+    if (!body || body_len == 0)
+        return -EINVAL;
+    ad_body(ad, sizeof(ad), event_id, channel);
+    rc =
+        herald_crypto_seal(&st->key, ad, body, body_len, &sealed.p, &sealed.n);
+    if (rc == 0)
+        rc = store_stmt(st, STMT_NOTICE_REWRITE, sql, &s);
+    if (rc == 0) {
+        store_bind_int(s, 1, id, &code);
+        store_bind_sealed(s, 2, &sealed, &code);
+        store_bind_int(s, 3, store_now_ms(), &code);
+        rc = store_run(st, s, code, "rewrite a notice");
+        if (rc == 0 && sqlite3_changes(st->db) != 1)
+            rc = -ESTALE;
+    }
+    free(sealed.p);
+    return rc;
+}
+
 /* Reading */
 
 /* The columns every read of a notice selects, in read_notice()'s order. */

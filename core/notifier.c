@@ -46,8 +46,9 @@
  * (past its timeout), so a lost one is not waited for forever. */
 #define LEASE_MS (EMAIL_TIMEOUT_MS + 60000L)
 
-/* The post.blocked webhook of a disconnection waits this long, so the
- * posts blocked together are counted in one webhook. */
+/* The post.blocked webhook of a disconnection, and the email of expired
+ * posts, wait this long, so the posts blocked or expired together are
+ * counted in one notice. */
 #define FOLD_WAIT_MS 2000
 
 struct herald_notifier {
@@ -266,6 +267,8 @@ gather_facts(struct herald_daemon *d, const struct planned *e,
     f->now = now_ms();
     f->released = -1;
     json_int_of(e->detail, "released", &f->released);
+    json_int_of(e->detail, "limit_s", &f->limit_s);
+    f->expired = 1;
     json_int_of(e->detail, "days", &f->days);
     f->deadline = deadline_of(e, f->now);
     count_posts(d, a->id, f);
@@ -323,6 +326,40 @@ build_message(struct herald_daemon *d, const struct planned *e,
     return herald_mail_build(&m, msg, len);
 }
 
+/*
+ * Posts expired together make one email: an expiry while the account's
+ * last one still waits is folded into it, and its letter written anew
+ * with the count. Returns 0 when folded, -ENOENT when a new email is
+ * needed (*msg, *len written for one), or another negative errno.
+ */
+static int
+fold_expired(struct herald_daemon *d, const struct planned *e,
+             struct herald_letter_facts *f)
+{
+    struct herald_letter l = {0};
+    struct planned first = *e;
+    int64_t id;
+    char *msg = NULL;
+    size_t len = 0;
+    int rc;
+
+    rc = herald_store_notice_fold_open(d->store, e->account_id, e->type,
+                                       HERALD_NOTICE_EMAIL, &id, &first.id,
+                                       &f->expired);
+    if (rc == 0)
+        rc = herald_letter_write(f, &l);
+    if (rc == 0)
+        rc = build_message(d, &first, &l, &msg, &len);
+    if (rc == 0)
+        rc = herald_store_notice_rewrite(d->store, id, first.id,
+                                         HERALD_NOTICE_EMAIL, msg, len);
+    herald_letter_clear(&l);
+    if (msg)
+        sodium_memzero(msg, len);
+    free(msg);
+    return rc;
+}
+
 static int
 plan_email(struct herald_daemon *d, const struct planned *e)
 {
@@ -330,12 +367,25 @@ plan_email(struct herald_daemon *d, const struct planned *e)
     struct herald_store_notice in = {0};
     struct herald_letter l = {0};
     char *link = NULL, *msg = NULL;
+    char key[64];
     size_t len = 0;
     int64_t id;
     int rc = 0;
 
     gather_facts(d, e, &f);
-    if (herald_letter_wants_link(e->type)) {
+    if (strcmp(e->type, "post.expired") == 0) {
+        rc = fold_expired(d, e, &f);
+        if (rc == 0)
+            return 0;
+        if (rc == -ENOENT) {
+            snprintf(key, sizeof(key), "post.expired:%lld:%lld",
+                     (long long)e->account_id, (long long)e->id);
+            in.group_key = key;
+            in.next_attempt_at = now_ms() + FOLD_WAIT_MS;
+            rc = 0;
+        }
+    }
+    if (rc == 0 && herald_letter_wants_link(e->type)) {
         f.link_expires_at =
             f.now + (int64_t)d->cfg->reauth_link_days * 24 * 3600 * 1000;
         rc = make_link(d, e, f.link_expires_at, &link);

@@ -483,8 +483,9 @@ too_late(struct herald_scheduler *s, struct job *j, int64_t now)
                                HERALD_POST_BIT(HERALD_POST_QUEUED),
                                HERALD_POST_EXPIRED, reason, 0) == 0)
         event(d, "post.expired", j,
-              json_pack("{s:s,s:I}", "reason", reason, "late_s",
-                        (json_int_t)(late / 1000)));
+              json_pack("{s:s,s:I,s:I}", "reason", reason, "late_s",
+                        (json_int_t)(late / 1000), "limit_s",
+                        (json_int_t)limit));
     herald_store_commit(d->store);
     HLOG_ACCOUNT(LOG_INFO, "scheduler", j->post.account_id, j->post.id,
                  "expired: %s", reason);

@@ -722,6 +722,31 @@ int herald_store_notice_add(struct herald_store *st,
 int herald_store_notice_fold(struct herald_store *st, const char *group_key,
                              enum herald_notice_channel channel, int64_t *id);
 
+/*
+ * Folds one more event of event_type into the account's newest notice of
+ * that type on channel that still waits for its first attempt (and was
+ * added with a group key): its event count grows by one. Sets *id, the
+ * event it was added for (*event_id, which its body is bound to) and the
+ * new count (*events). Returns 0, -ENOENT when no such notice waits, or
+ * another negative errno value.
+ */
+int herald_store_notice_fold_open(struct herald_store *st, int64_t account_id,
+                                  const char *event_type,
+                                  enum herald_notice_channel channel,
+                                  int64_t *id, int64_t *event_id,
+                                  int64_t *events);
+
+/*
+ * Replaces the body of notice id, added for event_id on channel, with
+ * body (body_len bytes, borrowed; sealed like herald_store_notice_add()'s)
+ * while no attempt has begun. Returns 0, -ESTALE when an attempt has
+ * begun or the notice is gone, or another negative errno value.
+ */
+int herald_store_notice_rewrite(struct herald_store *st, int64_t id,
+                                int64_t event_id,
+                                enum herald_notice_channel channel,
+                                const char *body, size_t body_len);
+
 /* Reads notice id into *out. Returns 0, -ENOENT, or a negative errno. */
 int herald_store_notice_get(struct herald_store *st, int64_t id,
                             struct herald_store_notice *out);

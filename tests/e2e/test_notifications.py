@@ -256,6 +256,58 @@ class DisconnectionTest(Base):
         self.assertEqual(status, 200, body)
         self.assertEqual(body["account_id"], account)
 
+    def test_posts_expired_together_make_one_email(self):
+        account = self.w.connect("twitter", user="alice")
+        self.disconnect(account)
+        mails = self.wait_mails(1)
+        link = LINK.search(mails[0].get_body(("plain",)).get_content())
+        due = rfc3339(time.time() + 60)
+        late, kept = [], []
+        for i in range(4):
+            status, body = self.p.create(post_body(
+                [account], text="late post %d" % i, scheduled_at=due,
+                expire_after_s=3 * 3600))
+            self.assertEqual(status, 202, body)
+            late.append(body["posts"][0]["id"])
+        status, body = self.p.create(post_body(
+            [account], text="kept post", scheduled_at=due))
+        kept.append(body["posts"][0]["id"])
+        self.advance(4 * 3600)
+        for post_id in late + kept:
+            self.p.wait(post_id, "blocked")
+
+        status, body = self.follow_link(link.group(0))
+        self.assertEqual(status, 200, body)
+        for post_id in late:
+            self.p.wait(post_id, "expired")
+        self.p.wait(kept[0], "published")
+
+        # One email for the four, after the reconnection's own.
+        mails = self.wait_mails(3)
+        self.wait_hook("post.expired", 4)
+        time.sleep(3)  # past the fold wait: nothing else comes
+        subjects = [m["Subject"] for m in self.sink.messages()]
+        expired = [m for m in self.sink.messages()
+                   if "not published" in m["Subject"]]
+        self.assertEqual(len(expired), 1, subjects)
+        self.assertEqual(self.sink.count(), 3, subjects)
+        self.assertEqual(expired[0]["To"], OWNER)
+        self.assertIn("4 posts", expired[0]["Subject"])
+        self.assertIn("X", expired[0]["Subject"])
+        self.assertIn("alice", expired[0]["Subject"])
+        text = expired[0].get_body(("plain",)).get_content()
+        self.assertIn("more than 3 hours", text)
+        self.assertIn("schedule them again", text)
+        self.assertIsNone(LINK.search(text))
+        self.assertEqual(len(self.hooks.delivered("post.expired")), 4)
+        notice = [n for n in self.notices(account=account, channel="email")
+                  if n["event_type"] == "post.expired"]
+        self.assertEqual(len(notice), 1)
+        self.assertEqual(notice[0]["events"], 4)
+        self.assertEqual([t["text"] for t in
+                          self.x.control("state", {})["posts"]],
+                         ["kept post"])
+
     def test_links_expire_and_unknown_ones_are_refused(self):
         account = self.w.connect("twitter", user="alice")
         self.disconnect(account)

@@ -1,8 +1,8 @@
 /*
  * test_letters.c - the words of herald's emails: each event type's
- * subject and paragraphs, singular and plural, deadlines, the one-time
- * link in both parts, text wrapped at 72 columns, and names escaped in
- * the HTML.
+ * subject and paragraphs, singular and plural, deadlines, expired posts
+ * counted, the one-time link in both parts, text wrapped at 72 columns,
+ * and names escaped in the HTML.
  */
 #include <errno.h>
 #include <string.h>
@@ -138,6 +138,40 @@ test_reconnected(void)
 }
 
 static void
+test_expired(void)
+{
+    struct herald_letter_facts f = facts("post.expired");
+    struct herald_letter l;
+
+    f.link = NULL;
+    f.expired = 4;
+    f.limit_s = 3 * 3600;
+    CHECK(herald_letter_write(&f, &l) == 0);
+    CHECK_STR(l.subject, "4 posts on your LinkedIn account Alice Example "
+                         "were not published");
+    CHECK_CONTAINS(l.text, "more than 3 hours after the time");
+    CHECK_CONTAINS(l.text, "schedule them again");
+    CHECK(strstr(l.text, "http") == NULL);
+    check_wrapped(l.text);
+    herald_letter_clear(&l);
+
+    f.expired = 1;
+    f.limit_s = 90;
+    CHECK(herald_letter_write(&f, &l) == 0);
+    CHECK_STR(l.subject, "1 post on your LinkedIn account Alice Example "
+                         "was not published");
+    CHECK_CONTAINS(l.text, "more than 90 seconds after");
+    herald_letter_clear(&l);
+
+    f.limit_s = 0;
+    CHECK(herald_letter_write(&f, &l) == 0);
+    CHECK_CONTAINS(l.text, "it would have gone out later than allowed");
+    herald_letter_clear(&l);
+    CHECK(herald_letter_exists("post.expired"));
+    CHECK(!herald_letter_wants_link("post.expired"));
+}
+
+static void
 test_escaping_and_refusals(void)
 {
     struct herald_letter_facts f = facts("account.disconnected");
@@ -172,6 +206,7 @@ main(void)
     test_disconnected();
     test_reminders();
     test_reconnected();
+    test_expired();
     test_escaping_and_refusals();
     return check_done();
 }

@@ -128,6 +128,49 @@ test_fold(struct herald_store *st)
     }
 }
 
+/* Expired posts fold into the account's email that has not gone yet. */
+static void
+test_fold_open(struct herald_store *st)
+{
+    int64_t id, folded, event_id, events, attempt;
+    char *body = NULL;
+    size_t len = 0;
+
+    CHECK(herald_store_notice_fold_open(st, 7, "post.expired",
+                                        HERALD_NOTICE_EMAIL, &folded,
+                                        &event_id, &events) == -ENOENT);
+    id = add(st, 300, "post.expired", HERALD_NOTICE_EMAIL,
+             "post.expired:7:300", 0);
+    CHECK(herald_store_notice_fold_open(st, 7, "post.expired",
+                                        HERALD_NOTICE_EMAIL, &folded,
+                                        &event_id, &events) == 0);
+    CHECK(folded == id && event_id == 300 && events == 2);
+    /* Another account, channel or type is not folded in. */
+    CHECK(herald_store_notice_fold_open(st, 8, "post.expired",
+                                        HERALD_NOTICE_EMAIL, &folded,
+                                        &event_id, &events) == -ENOENT);
+    CHECK(herald_store_notice_fold_open(st, 7, "post.expired",
+                                        HERALD_NOTICE_WEBHOOK, &folded,
+                                        &event_id, &events) == -ENOENT);
+
+    /* The body is rewritten, sealed to the notice's first event. */
+    CHECK(herald_store_notice_rewrite(st, id, 300, HERALD_NOTICE_EMAIL,
+                                      "Subject: 2 posts\r\n", 18) == 0);
+    CHECK(herald_store_notice_body(st, id, &body, &len) == 0);
+    CHECK_STR(body, "Subject: 2 posts\r\n");
+    free(body);
+    CHECK(herald_store_notice_rewrite(st, id, 300, HERALD_NOTICE_EMAIL, NULL,
+                                      0) == -EINVAL);
+
+    /* Once an attempt began, later expiries make a notice of their own. */
+    CHECK(herald_store_notice_attempt_begin(st, id, 1, 2, &attempt) == 0);
+    CHECK(herald_store_notice_fold_open(st, 7, "post.expired",
+                                        HERALD_NOTICE_EMAIL, &folded,
+                                        &event_id, &events) == -ENOENT);
+    CHECK(herald_store_notice_rewrite(st, id, 300, HERALD_NOTICE_EMAIL, "x",
+                                      1) == -ESTALE);
+}
+
 static void
 test_attempts(struct herald_store *st)
 {
@@ -306,6 +349,7 @@ main(void)
     test_recover(st);
     test_list(st);
     test_last_status_event(st);
+    test_fold_open(st);
     herald_store_close(st);
     fixture_teardown();
     return check_done();
