@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import sqlite3
 import unittest
 import urllib.parse
 
@@ -301,6 +302,7 @@ class DaemonTest(unittest.TestCase):
             "smtp_password": SMTP_PASSWORD,
             "webhook_url": self.hooks.url,
             "webhook_secret": WEBHOOK_SECRET,
+            "store_busy_timeout_ms": 100,
         }).start()
 
     def tearDown(self):
@@ -455,6 +457,7 @@ class DaemonTest(unittest.TestCase):
         self.bulk(alice)
         self.notices_and_link(alice)
         self.events()
+        self.store_locked(bob)
         self.removal()
         self.clock_without_test_clock()
         self.too_many_failures()
@@ -715,6 +718,44 @@ class DaemonTest(unittest.TestCase):
         self.expect(200, "GET", "/v1/events?after=%d" % page["next"])
         self.error_code(400, "invalid_query", "GET", "/v1/events?since=x")
         self.error_code(400, "invalid_query", "GET", "/v1/events?account=0")
+
+    def store_locked(self, bob):
+        """Another process holds the store's write lock: whatever needs
+        to write answers 503 and changes nothing."""
+        later = self.create([bob], text="not yet",
+                            scheduled_at="2099-01-01T00:00:00Z")
+        posts = self.expect(200, "GET", "/v1/posts")["posts"]
+        db = sqlite3.connect(self.w.env.path("herald.db"),
+                             isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        try:
+            health = self.expect(503, "GET", "/v1/health", key=None)
+            self.assertEqual(health["status"], "unhealthy")
+            self.assertFalse(health["store"]["ok"])
+            self.error_code(503, "store_unavailable", "POST", "/v1/posts",
+                            post_body([bob], text="not stored"))
+            self.error_code(503, "unavailable", "POST", "/v1/connect",
+                            {"network": "linkedin", "owner_id": "o-9"})
+            self.error_code(503, "unavailable", "POST",
+                            "/v1/accounts/%d/reauthorize" % bob)
+            self.error_code(503, "unavailable", "POST",
+                            "/v1/accounts/%d/check" % bob)
+            self.error_code(503, "store_unavailable", "POST",
+                            "/v1/posts/%d/cancel" % later)
+            self.error_code(503, "store_unavailable", "POST",
+                            "/v1/accounts/%d/cancel-blocked" % bob)
+            self.error_code(503, "store_unavailable", "POST",
+                            "/v1/networks/linkedin/retry-failed")
+            self.error_code(503, "store_unavailable", "DELETE",
+                            "/v1/accounts/%d" % bob)
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        self.expect(200, "GET", "/v1/health", key=None)
+        self.assertEqual(self.expect(200, "GET", "/v1/posts")["posts"],
+                         posts)
+        self.assertEqual(self.w.account(bob)["status"], "active")
+        self.expect(200, "POST", "/v1/posts/%d/cancel" % later)
 
     def removal(self):
         carol = self.connect("twitter", "carol")
