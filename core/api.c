@@ -105,11 +105,12 @@ static json_t *
 content_json(const struct herald_content_rules *c)
 {
     json_t *o = json_pack(
-        "{s:I,s:s,s:s,s:I,s:b,s:b}", "max_text", (json_int_t)c->max_text,
-        "counting", counting_name(c->counting), "media", media_name(c->media),
-        "max_media", (json_int_t)c->max_media, "text_required",
-        c->text_required, "link_allowed", c->link_allowed, "target_required",
-        c->target_required, "link_separator", c->link_separator);
+        "{s:I,s:s,s:s,s:I,s:b,s:b,s:b,s:s*}", "max_text",
+        (json_int_t)c->max_text, "counting", counting_name(c->counting),
+        "media", media_name(c->media), "max_media", (json_int_t)c->max_media,
+        "text_required", c->text_required, "link_allowed", c->link_allowed,
+        "target_required", c->target_required, "link_separator",
+        c->link_separator);
 
     if (c->counting == HERALD_COUNT_WEIGHTED)
         json_object_set_new(o, "url_weight", json_integer(c->url_weight));
@@ -122,14 +123,15 @@ capabilities_json(const struct herald_plugin *p)
     uint32_t caps = p->capabilities;
 
     return json_pack(
-        "{s:b,s:b,s:b,s:b,s:b}", "pkce", !!(caps & HERALD_CAP_PKCE), "refresh",
-        !!(caps & HERALD_CAP_REFRESH), "lookup",
+        "{s:b,s:b,s:b,s:b,s:b,s:b}", "pkce", !!(caps & HERALD_CAP_PKCE),
+        "refresh", !!(caps & HERALD_CAP_REFRESH), "lookup",
         (caps & HERALD_CAP_LOOKUP) &&
             herald_plugin_has(p, offsetof(struct herald_plugin, lookup)),
         "revoke",
         (caps & HERALD_CAP_REVOKE) &&
             herald_plugin_has(p, offsetof(struct herald_plugin, revoke)),
-        "targets", !!(caps & HERALD_CAP_TARGETS));
+        "targets", !!(caps & HERALD_CAP_TARGETS), "deduplicates",
+        !!(caps & HERALD_CAP_DEDUPLICATES));
 }
 
 static json_t *

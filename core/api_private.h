@@ -70,7 +70,7 @@ int64_t herald_api_parse_id(const char *s);
 /*
  * Parses a query time: RFC 3339 ("2026-12-03T10:00:00Z", offsets and
  * fractions allowed) or milliseconds since the epoch. Returns 0 and *ms,
- * or -1 when s is neither.
+ * or -1 when s is neither or is not after 1970-01-01T00:00:00Z.
  */
 int herald_api_parse_time(const char *s, int64_t *ms);
 

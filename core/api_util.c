@@ -140,7 +140,12 @@ herald_api_parse_time(const char *s, int64_t *ms)
     if (!s || !*s)
         return -1;
     if (strspn(s, "0123456789") == strlen(s)) {
-        long long v = strtoll(s, &end, 10);
+        long long v;
+
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno == ERANGE || v <= 0)
+            return -1;
         *ms = (int64_t)v;
         return 0;
     }
@@ -158,7 +163,8 @@ herald_api_parse_time(const char *s, int64_t *ms)
     tm.tm_mon -= 1;
     t = timegm(&tm);
     *ms = ((int64_t)t - offset_s) * 1000 + frac_ms;
-    return 0;
+    /* Times before 1970 are no schedule herald can keep. */
+    return *ms > 0 ? 0 : -1;
 }
 
 const char *

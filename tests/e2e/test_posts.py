@@ -138,9 +138,12 @@ class PublishTest(unittest.TestCase):
                          "account_not_found")
         status, body = self.p.create({"text": "no accounts"})
         self.assertEqual(status, 422)
-        status, body = self.p.create(post_body(
-            [self.acc["twitter"]], scheduled_at="tomorrow"))
-        self.assertEqual(status, 422)
+        for bad in ("tomorrow", "0", "1970-01-01T00:00:00Z"):
+            status, body = self.p.create(post_body(
+                [self.acc["twitter"]], scheduled_at=bad))
+            self.assertEqual(status, 422, bad)
+            self.assertIn("'scheduled_at'",
+                          body["error"]["problems"][0]["message"], body)
         status, body = self.w.api("POST", "/v1/posts/validate", post_body(
             [self.acc["twitter"]], text="x" * 281))
         self.assertEqual(status, 200)

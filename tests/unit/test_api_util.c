@@ -38,6 +38,12 @@ main(void)
     CHECK(parse("2026-12-03T10:00:00+1:00") == -1);
     CHECK(parse("2026-12-03T10:00:00Zjunk") == -1);
     CHECK(parse("") == -1);
+    /* Nothing at or before the epoch, and no overflow. */
+    CHECK(parse("0") == -1);
+    CHECK(parse("1970-01-01T00:00:00Z") == -1);
+    CHECK(parse("0000-01-01T00:00:00Z") == -1);
+    CHECK(parse("99999999999999999999") == -1);
+    CHECK(parse("1970-01-01T00:00:00.001Z") == 1);
 
     CHECK_STR(herald_api_format_time(1796292000250LL, buf, sizeof(buf)),
               "2026-12-03T10:00:00.250Z");
