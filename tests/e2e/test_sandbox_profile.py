@@ -189,6 +189,17 @@ class SandboxProfileTest(unittest.TestCase):
         self.assertEqual(self.profile["listen_port"], int(HERALD_PORT))
         self.assertEqual(self.key, "sandbox-only-api-key")
 
+    def test_readme_names_what_the_profile_has(self):
+        with open(os.path.join(SOURCE, "README.md")) as f:
+            readme = f.read()
+        for text in ("HERALD_URL=http://127.0.0.1:%s" % HERALD_PORT,
+                     "HERALD_API_KEY=%s" % self.key,
+                     "http://127.0.0.1:%s/_control/x/revoke" % NETWORKS_PORT,
+                     "http://127.0.0.1:%s/images/" % NETWORKS_PORT,
+                     '"target": "%s"' % PAGE,
+                     "./scripts/sandbox.sh"):
+            self.assertIn(text, readme)
+
     def test_readme_walkthrough(self):
         ids = {n: self.step_connect(n)
                for n in ("facebook", "instagram", "linkedin", "twitter")}
