@@ -44,28 +44,48 @@ struct rekey {
     int committed; /* the store is under the new key */
 };
 
+/*
+ * Returns the slot of option arg ("--NAME" or "--NAME=VALUE"), setting
+ * *inline_value for the second form; NULL for an unknown argument.
+ */
+static const char **
+option_slot(struct rekey *r, const char *arg, const char **inline_value)
+{
+    static const char *const names[] = {"--config", "--new-key"};
+    const char **slots[] = {&r->config_path, &r->new_key_path};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+        size_t n = strlen(names[i]);
+
+        if (strncmp(arg, names[i], n) != 0)
+            continue;
+        if (arg[n] == '=')
+            *inline_value = arg + n + 1;
+        if (arg[n] == '=' || arg[n] == '\0')
+            return slots[i];
+    }
+    return NULL;
+}
+
 /* Reads --config and --new-key. Returns 0, -1 for help, or EXIT_USAGE. */
 static int
 parse_args(int argc, char **argv, struct rekey *r)
 {
     for (int i = 0; i < argc; i++) {
-        const char **slot = NULL;
+        const char *value = NULL;
+        const char **slot = option_slot(r, argv[i], &value);
 
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return -1;
-        if (strcmp(argv[i], "--config") == 0)
-            slot = &r->config_path;
-        else if (strcmp(argv[i], "--new-key") == 0)
-            slot = &r->new_key_path;
         if (!slot) {
             fprintf(stderr, "herald: unknown argument '%s'\n", argv[i]);
             return EXIT_USAGE;
         }
-        if (i + 1 >= argc) {
+        if (!value && i + 1 >= argc) {
             fprintf(stderr, "herald: option '%s' needs a value\n", argv[i]);
             return EXIT_USAGE;
         }
-        *slot = argv[++i];
+        *slot = value ? value : argv[++i];
     }
     if (!r->config_path || !r->new_key_path) {
         fprintf(stderr, "herald: rekey needs --config FILE and --new-key "

@@ -106,7 +106,8 @@ class RekeyTest(unittest.TestCase):
         kinds = sorted({row[0] for row in before})
         self.assertEqual(kinds, ["a", "c", "m", "n"])
 
-        r = self.rekey("new.key")
+        r = self.env.run("rekey", "--config=" + self.env.path("herald.json"),
+                         "--new-key=new.key")
         self.assertEqual(r.returncode, 0, r.stderr)
         count = {k: sum(v is not None for row in before if row[0] == k
                         for v in row[2:]) for k in kinds}
