@@ -7,9 +7,14 @@
  * with a PKCE verifier, a notice body); after a re-key each reads back
  * the same under the new key, the old key no longer opens the store, and
  * every refusal (the same key, a value that does not open) leaves every
- * sealed byte as it was.
+ * sealed byte as it was. A re-key killed with SIGKILL at several moments
+ * leaves a store that opens with exactly one of the two keys, every
+ * value readable under it.
  */
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -193,6 +198,104 @@ test_lock(const char *path)
     CHECK_CONTAINS(err.msg, "cannot lock store '/nonexistent/dir/x.db'");
 }
 
+#define CRASH_NOTICES 4000
+
+/* Adds CRASH_NOTICES notices, each a sealed body, in one transaction. */
+static void
+fill_many(struct herald_store *st)
+{
+    struct herald_store_notice n = {
+        .channel = HERALD_NOTICE_EMAIL,
+        .event_type = "account.disconnected",
+    };
+    int64_t id = 0;
+    int ok = 1;
+
+    CHECK(herald_store_begin(st) == 0);
+    for (int i = 1; ok && i <= CRASH_NOTICES; i++) {
+        n.event_id = i;
+        ok = herald_store_notice_add(st, &n, "a body with a link", 18, &id) ==
+             0;
+    }
+    CHECK(ok);
+    CHECK(herald_store_commit(st) == 0);
+}
+
+/* Re-keys path from *from to *to in a child killed after delay_us. */
+static void
+rekey_killed(const char *path, const struct herald_key *from,
+             const struct herald_key *to, useconds_t delay_us)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        struct herald_store_rekey_counts n;
+        struct herald_error err = {""};
+        struct herald_store *st = NULL;
+        int rc = herald_store_open(path, NULL, 1000, from, &st, &err);
+
+        if (rc == 0)
+            rc = herald_store_rekey(st, to, &n, &err);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    usleep(delay_us);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Returns which of the two keys opens path (0 or 1), -1 for neither or
+ * both, after reading every notice body back under it. */
+static int
+key_that_opens(const char *path, const struct herald_key *keys)
+{
+    struct herald_error err = {""};
+    struct herald_store *st[2] = {NULL, NULL};
+    int opened[2];
+    int which;
+
+    for (int i = 0; i < 2; i++)
+        opened[i] =
+            herald_store_open(path, NULL, 1000, &keys[i], &st[i], &err) == 0;
+    which = opened[0] == opened[1] ? -1 : opened[1];
+    for (int64_t id = 1; which >= 0 && id <= CRASH_NOTICES; id++) {
+        char *body = NULL;
+        size_t len = 0;
+
+        if (herald_store_notice_body(st[which], id, &body, &len) != 0)
+            which = -1;
+        free(body);
+    }
+    herald_store_close(st[0]);
+    herald_store_close(st[1]);
+    return which;
+}
+
+static void
+test_killed_rekey(void)
+{
+    static const useconds_t delays[] = {0,     2000,  10000, 15000,
+                                        20000, 25000, 30000, 100000};
+    struct herald_key keys[2];
+    char path[256];
+    int current = 0;
+    struct herald_store *st;
+
+    path_in_dir(path, sizeof(path), "crash.db");
+    keys[0] = key;
+    keys[1] = other_key;
+    st = open_ok(path, NULL);
+    fill_many(st);
+    herald_store_close(st);
+    for (size_t i = 0; i < sizeof(delays) / sizeof(*delays); i++) {
+        rekey_killed(path, &keys[current], &keys[!current], delays[i]);
+        current = key_that_opens(path, keys);
+        CHECK(current == 0 || current == 1);
+        if (current < 0)
+            break;
+    }
+}
+
 int
 main(void)
 {
@@ -209,6 +312,7 @@ main(void)
     test_moved_value_rolls_back(path);
     test_rekey(path, id);
     test_lock(path);
+    test_killed_rekey();
     fixture_teardown();
     return check_done();
 }
