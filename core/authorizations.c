@@ -218,3 +218,31 @@ herald_store_auth_purge(struct herald_store *st, int64_t before, int64_t *n)
         *n = sqlite3_changes(st->db);
     return rc;
 }
+
+/* store_reseal()'s associated data of an attempt: column 0 is the
+ * state's hash. */
+static void
+ad_verifier_row(sqlite3_stmt *row, const char *field, char *ad, size_t len)
+{
+    (void)field;
+    ad_verifier(ad, len, (const char *)sqlite3_column_text(row, 0));
+}
+
+int
+store_auth_reseal(struct herald_store *st, const struct herald_key *to,
+                  int64_t *count, struct herald_error *err)
+{
+    static const struct store_reseal verifiers = {
+        .what = "authorization attempt",
+        .select = "SELECT state_hash, verifier FROM auth_attempts"
+                  " WHERE state_hash > ?1 AND verifier IS NOT NULL"
+                  " ORDER BY state_hash LIMIT 1",
+        .update = "UPDATE auth_attempts SET verifier = ?2"
+                  " WHERE state_hash = ?1",
+        .text_key = 1,
+        .field = "verifier",
+        .ad = ad_verifier_row,
+    };
+
+    return store_reseal(st, to, &verifiers, count, err);
+}

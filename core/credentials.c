@@ -291,3 +291,40 @@ store_credentials_erase(struct herald_store *st, int64_t account_id)
     store_bind_int(s, 1, account_id, &code);
     return store_run(st, s, code, "erase credentials");
 }
+
+/* store_reseal()'s associated data of a credentials row: column 0 is
+ * the account id. */
+static void
+ad_credentials_row(sqlite3_stmt *row, const char *field, char *ad, size_t len)
+{
+    ad_credentials(ad, len, sqlite3_column_int64(row, 0), field);
+}
+
+#define RESEAL_CREDENTIALS(col)                                               \
+    {                                                                         \
+        .what = "credentials of account",                                     \
+        .select = "SELECT account_id, " col " FROM credentials"               \
+                  " WHERE account_id > ?1 AND " col " IS NOT NULL"            \
+                  " ORDER BY account_id LIMIT 1",                             \
+        .update = "UPDATE credentials SET " col " = ?2"                       \
+                  " WHERE account_id = ?1",                                   \
+        .field = col, .ad = ad_credentials_row,                               \
+    }
+
+int
+store_credentials_reseal(struct herald_store *st, const struct herald_key *to,
+                         int64_t *count, struct herald_error *err)
+{
+    static const struct store_reseal columns[] = {
+        RESEAL_CREDENTIALS("access_token"),
+        RESEAL_CREDENTIALS("refresh_token"),
+        RESEAL_CREDENTIALS("extra"),
+    };
+    int rc = 0;
+
+    _Static_assert(sizeof(columns) / sizeof(*columns) == CRED_FIELDS,
+                   "every credential field is re-sealed");
+    for (size_t i = 0; rc == 0 && i < CRED_FIELDS; i++)
+        rc = store_reseal(st, to, &columns[i], count, err);
+    return rc;
+}

@@ -1,10 +1,11 @@
 /*
  * daemon.c - starts, runs and stops herald serve.
  *
- * Start order: log level, libraries, key and store, plugins and their
- * configuration, HTTP client, API server, keeper, scheduler, notifier,
- * signals. Stop runs the other way. Startup problems come back as one
- * line in err and a negative value; nothing here calls exit().
+ * Start order: log level, libraries, the store's lock, key and store,
+ * plugins and their configuration, HTTP client, API server, keeper,
+ * scheduler, notifier, signals. Stop runs the other way. Startup
+ * problems come back as one line in err and a negative value; nothing
+ * here calls exit().
  */
 #include "daemon.h"
 
@@ -19,6 +20,7 @@
 #include "api.h"
 #include "hostapi.h"
 #include "keeper.h"
+#include "lockfile.h"
 #include "notifier.h"
 #include "scheduler.h"
 #include "log.h"
@@ -47,6 +49,10 @@ open_store(struct herald_daemon *d, struct herald_error *err)
     const struct herald_config *cfg = d->cfg;
     int rc;
 
+    /* Before anything is read or created: one process per store. */
+    rc = herald_lockfile_take(cfg->store_path, &d->store_lock, err);
+    if (rc != 0)
+        return rc;
     if (!exists(cfg->store_path) && !exists(cfg->key_file)) {
         rc = herald_key_generate_file(cfg->key_file, err);
         if (rc != 0)
@@ -270,6 +276,8 @@ teardown(struct herald_daemon *d)
     herald_host_fini();
     herald_store_close(d->store);
     d->store = NULL;
+    herald_lockfile_release(d->store_lock);
+    d->store_lock = NULL;
     sodium_memzero(&d->key, sizeof(d->key));
 }
 

@@ -21,12 +21,14 @@
 #include "error.h"
 #include "httpd.h"
 #include "loader.h"
+#include "lockfile.h"
 #include "store.h"
 
 struct herald_daemon {
     const struct herald_config *cfg; /* borrowed from the caller */
     struct ev_loop *loop;
     struct herald_key key;
+    struct herald_lockfile *store_lock; /* held from start to stop */
     struct herald_store *store;
     struct herald_registry registry;
     struct herald_client *client;
@@ -44,9 +46,11 @@ struct herald_daemon {
 };
 
 /*
- * Runs the daemon on cfg until SIGINT or SIGTERM: opens or creates the
- * store (creating the key file only together with a new store), loads the
- * plugins and their network configuration, listens, and runs the loop.
+ * Runs the daemon on cfg until SIGINT or SIGTERM: takes the store's lock
+ * (lockfile.h; -EBUSY when another process holds it), opens or creates
+ * the store (creating the key file only together with a new store), loads
+ * the plugins and their network configuration, listens, and runs the
+ * loop.
  * On a stop signal it stops accepting, lets in-flight work finish for a
  * grace period, leaves the rest for recovery, and closes the store.
  * Returns 0 after a clean stop, or a negative errno value with err naming

@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "daemon.h"
 #include "log.h"
+#include "rekey.h"
 
 #define EXIT_USAGE 2
 
@@ -178,6 +179,8 @@ main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "keygen") == 0)
         return cmd_keygen(argc - 2, argv + 2);
+    if (strcmp(cmd, "rekey") == 0)
+        return herald_rekey_command(argc - 2, argv + 2);
     if (strcmp(cmd, "config") == 0) {
         if (argc > 2 && strcmp(argv[2], "check") == 0)
             return cmd_config_check(argc - 3, argv + 3);

@@ -707,3 +707,32 @@ herald_store_notice_last_status_event(struct herald_store *st,
     store_stmt_done(s);
     return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
 }
+
+/* store_reseal()'s associated data of a notice: its event id and
+ * channel are columns 2 and 3. */
+static void
+ad_body_row(sqlite3_stmt *row, const char *field, char *ad, size_t len)
+{
+    enum herald_notice_channel channel = HERALD_NOTICE_EMAIL;
+
+    (void)field;
+    herald_store_notice_channel_parse(
+        (const char *)sqlite3_column_text(row, 3), &channel);
+    ad_body(ad, len, sqlite3_column_int64(row, 2), channel);
+}
+
+int
+store_notices_reseal(struct herald_store *st, const struct herald_key *to,
+                     int64_t *count, struct herald_error *err)
+{
+    static const struct store_reseal bodies = {
+        .what = "notice",
+        .select = "SELECT id, body, event_id, channel FROM notices"
+                  " WHERE id > ?1 ORDER BY id LIMIT 1",
+        .update = "UPDATE notices SET body = ?2 WHERE id = ?1",
+        .field = "body",
+        .ad = ad_body_row,
+    };
+
+    return store_reseal(st, to, &bodies, count, err);
+}

@@ -1,7 +1,8 @@
 /*
  * store.c - the store's connection: opening and configuring the SQLite
  * file, transactions, the statement cache and the helpers every store
- * file binds and reads with, the meta table, the key check, and closing.
+ * file binds and reads with, the meta table, the key check, re-sealing
+ * everything under a new key (herald rekey), and closing.
  *
  * herald_store_open() runs the steps in an order that matters: create the
  * file private, open it, read its schema version (migrations.c refuses a
@@ -722,5 +723,242 @@ herald_store_check_writable(struct herald_store *st, struct herald_error *err)
     if (rc < 0)
         herald_error_set(err, "cannot write store '%s': %s", st->path,
                          store_reason(st, rc));
+    return rc;
+}
+
+int
+herald_store_file_version(const char *path, int64_t *version,
+                          struct herald_error *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int code;
+
+    *version = 0;
+    if (access(path, F_OK) < 0) {
+        int rc = -errno;
+
+        herald_error_set(err, "cannot read store '%s': %s", path,
+                         strerror(errno));
+        return rc;
+    }
+    code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (code == SQLITE_OK)
+        code = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+    if (code == SQLITE_OK)
+        code = sqlite3_step(s);
+    if (code == SQLITE_ROW)
+        *version = sqlite3_column_int64(s, 0);
+    else
+        herald_error_set(err, "cannot read store '%s': %s", path,
+                         db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return code == SQLITE_ROW ? 0 : errno_of(code);
+}
+
+/* Re-keying */
+
+/* Binds the key a re-seal pass starts after: before every real key. */
+static int
+bind_first_key(sqlite3_stmt *s, const struct store_reseal *r)
+{
+    return r->text_key ? sqlite3_bind_text(s, 1, "", 0, SQLITE_STATIC)
+                       : sqlite3_bind_int64(s, 1, -1);
+}
+
+/*
+ * Opens the sealed value in row with the store's key and seals it again
+ * with to into *out, under the same associated data.
+ */
+static int
+reseal_value(struct herald_store *st, const struct herald_key *to,
+             const struct store_reseal *r, sqlite3_stmt *row,
+             struct sealed *out)
+{
+    const unsigned char *sealed = sqlite3_column_blob(row, 1);
+    size_t len = (size_t)sqlite3_column_bytes(row, 1);
+    unsigned char *plain = NULL;
+    char ad[STORE_AD_MAX];
+    size_t n = 0;
+    int rc;
+
+    r->ad(row, r->field, ad, sizeof(ad));
+    rc = herald_crypto_open(&st->key, ad, sealed, len, &plain, &n);
+    if (rc == 0)
+        rc = herald_crypto_seal(to, ad, plain, n, &out->p, &out->n);
+    if (plain) {
+        sodium_memzero(plain, n);
+        free(plain);
+    }
+    return rc;
+}
+
+/* Writes the re-sealed value v of the row whose key is key. */
+static int
+reseal_write(struct herald_store *st, sqlite3_stmt *upd, sqlite3_value *key,
+             const struct sealed *v)
+{
+    int code = sqlite3_bind_value(upd, 1, key);
+
+    store_bind_sealed(upd, 2, v, &code);
+    return store_run(st, upd, code, "re-seal a value");
+}
+
+/* Names the row a value that does not open belongs to. */
+static void
+reseal_refused(struct herald_store *st, const struct store_reseal *r,
+               sqlite3_value *key, int rc, struct herald_error *err)
+{
+    if (rc == -EBADMSG)
+        herald_error_set(err,
+                         "%s '%s' (%s) in store '%s' fails to decrypt "
+                         "with the current key: altered or moved",
+                         r->what, (const char *)sqlite3_value_text(key),
+                         r->field, st->path);
+    else
+        herald_error_set(err, "cannot re-seal %s in store '%s': %s", r->what,
+                         st->path, store_reason(st, rc));
+}
+
+/* Re-seals the first value after the key bound to sel; 1 when done. */
+static int
+reseal_next(struct herald_store *st, const struct herald_key *to,
+            const struct store_reseal *r, sqlite3_stmt *sel, sqlite3_stmt *upd,
+            struct herald_error *err)
+{
+    struct sealed v = {NULL, 0};
+    sqlite3_value *key = NULL;
+    int rc = store_row(st, sel, SQLITE_OK, "read a sealed value");
+
+    if (rc <= 0) {
+        if (rc < 0)
+            reseal_refused(st, r, NULL, rc, err);
+        return rc == 0 ? 1 : rc;
+    }
+    key = sqlite3_value_dup(sqlite3_column_value(sel, 0));
+    rc = key ? reseal_value(st, to, r, sel, &v) : -ENOMEM;
+    sqlite3_reset(sel);
+    if (rc == 0)
+        rc = reseal_write(st, upd, key, &v);
+    if (rc < 0)
+        reseal_refused(st, r, key, rc, err);
+    else
+        rc = sqlite3_bind_value(sel, 1, key) == SQLITE_OK ? 0 : -ENOMEM;
+    free(v.p);
+    sqlite3_value_free(key);
+    return rc;
+}
+
+int
+store_reseal(struct herald_store *st, const struct herald_key *to,
+             const struct store_reseal *r, int64_t *count,
+             struct herald_error *err)
+{
+    sqlite3_stmt *sel = NULL;
+    sqlite3_stmt *upd = NULL;
+    int code;
+    int rc = 0;
+
+    code = sqlite3_prepare_v2(st->db, r->select, -1, &sel, NULL);
+    if (code == SQLITE_OK)
+        code = sqlite3_prepare_v2(st->db, r->update, -1, &upd, NULL);
+    if (code == SQLITE_OK)
+        code = bind_first_key(sel, r);
+    if (code != SQLITE_OK) {
+        rc = fail(st, code, "prepare a statement");
+        reseal_refused(st, r, NULL, rc, err);
+    }
+    /* One row per step, found again by key after each write: the scan
+     * never runs over rows it is changing. */
+    while (rc == 0) {
+        rc = reseal_next(st, to, r, sel, upd, err);
+        if (rc == 0)
+            (*count)++;
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return rc < 0 ? rc : 0;
+}
+
+/* Replaces the key check with one sealed under to. */
+static int
+rekey_check(struct herald_store *st, const struct herald_key *to)
+{
+    static const char sql[] = "UPDATE meta SET value = ?2 WHERE key = ?1";
+    struct sealed v = {NULL, 0};
+    sqlite3_stmt *s = NULL;
+    int code;
+    int rc;
+
+    rc = herald_crypto_seal(to, KEY_CHECK_AD, KEY_CHECK_TEXT,
+                            strlen(KEY_CHECK_TEXT), &v.p, &v.n);
+    if (rc < 0)
+        return rc;
+    code = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    store_bind_text(s, 1, KEY_CHECK_NAME, &code);
+    store_bind_sealed(s, 2, &v, &code);
+    if (code == SQLITE_OK)
+        code = sqlite3_step(s);
+    rc = code == SQLITE_DONE ? 0 : fail(st, code, "write the key check");
+    if (rc == 0 && sqlite3_changes(st->db) != 1)
+        rc = -ENOENT;
+    sqlite3_finalize(s);
+    free(v.p);
+    return rc;
+}
+
+/* Re-seals everything inside the caller's transaction. */
+static int
+rekey_all(struct herald_store *st, const struct herald_key *to,
+          struct herald_store_rekey_counts *counts, struct herald_error *err)
+{
+    int rc = store_credentials_reseal(st, to, &counts->credentials, err);
+
+    if (rc == 0)
+        rc = store_auth_reseal(st, to, &counts->authorizations, err);
+    if (rc == 0)
+        rc = store_notices_reseal(st, to, &counts->notices, err);
+    if (rc == 0) {
+        rc = rekey_check(st, to);
+        if (rc < 0)
+            herald_error_set(err,
+                             "cannot write the key check of store "
+                             "'%s': %s",
+                             st->path, store_reason(st, rc));
+    }
+    return rc;
+}
+
+int
+herald_store_rekey(struct herald_store *st, const struct herald_key *to,
+                   struct herald_store_rekey_counts *counts,
+                   struct herald_error *err)
+{
+    int rc;
+
+    memset(counts, 0, sizeof(*counts));
+    if (herald_crypto_equal(st->key.bytes, to->bytes, sizeof(to->bytes))) {
+        herald_error_set(err, "the new key is the key store '%s' uses",
+                         st->path);
+        return -EINVAL;
+    }
+    st->quiet = 1;
+    st->last_error[0] = '\0';
+    rc = herald_store_begin(st);
+    if (rc < 0)
+        herald_error_set(err, "cannot write store '%s': %s", st->path,
+                         store_reason(st, rc));
+    if (rc == 0) {
+        rc = store_tx_finish(st, rekey_all(st, to, counts, err));
+        if (rc < 0 && !err->msg[0])
+            herald_error_set(err, "cannot write store '%s': %s", st->path,
+                             store_reason(st, rc));
+    }
+    st->quiet = 0;
+    if (rc == 0)
+        memcpy(&st->key, to, sizeof(st->key));
+    else
+        memset(counts, 0, sizeof(*counts));
     return rc;
 }

@@ -101,6 +101,40 @@ void herald_store_rollback(struct herald_store *st);
 int herald_store_check_writable(struct herald_store *st,
                                 struct herald_error *err);
 
+/*
+ * Reads the schema version of the store file at path without changing
+ * it (a read-only connection; nothing is created). Returns 0 with
+ * *version set, or a negative errno value with err saying "cannot read
+ * store 'PATH': REASON" (-ENOENT when there is no such file).
+ */
+int herald_store_file_version(const char *path, int64_t *version,
+                              struct herald_error *err);
+
+/* What herald_store_rekey() re-sealed. */
+struct herald_store_rekey_counts {
+    int64_t credentials;    /* sealed credential values (tokens, extras) */
+    int64_t authorizations; /* PKCE verifiers of authorization attempts */
+    int64_t notices;        /* notice bodies */
+};
+
+/*
+ * Re-seals every sealed value of the store (credentials, authorization
+ * attempts' verifiers, notice bodies) and the key check under to, in one
+ * transaction: each value is opened with the store's key and sealed
+ * again with to under the same associated data. A crash or any failure
+ * leaves the store as it was, all under the old key; success leaves it
+ * all under to, and the handle then uses to. Fills *counts. Returns 0,
+ * or a negative errno value with err saying why:
+ *   -EINVAL  to is the key the store already uses;
+ *   -EBADMSG a value does not open with the store's key (altered or
+ *            moved): "... in store 'PATH' fails to decrypt";
+ *   -EBUSY and other store failures.
+ * Meant for the offline "herald rekey", never while the daemon runs.
+ */
+int herald_store_rekey(struct herald_store *st, const struct herald_key *to,
+                       struct herald_store_rekey_counts *counts,
+                       struct herald_error *err);
+
 /* Accounts and their credentials: accounts.c */
 
 /* The states of an account; product.md draws the lifecycle. */

@@ -244,6 +244,44 @@ int store_dump_json(const json_t *j, char **out);
  */
 int store_tx_finish(struct herald_store *st, int rc);
 
+/*
+ * One sealed column to re-seal with store_reseal(). select takes ?1, a
+ * key, and returns the first row after it in key order (LIMIT 1) whose
+ * column is not NULL: the key in column 0, the sealed blob in column 1,
+ * then whatever ad() reads to name the value. update sets the column to
+ * ?2 where the key is ?1. Keys are integers (first bound as -1) unless
+ * text_key is set (first bound as '').
+ */
+struct store_reseal {
+    const char *what; /* for messages: "credentials" */
+    const char *select;
+    const char *update;
+    int text_key;
+    const char *field; /* handed to ad() */
+    /* Writes the associated data of the value in row into ad. */
+    void (*ad)(sqlite3_stmt *row, const char *field, char *ad, size_t len);
+};
+
+/*
+ * store.c: opens every value r describes with the store's key and seals
+ * it again with to, inside the caller's transaction; adds the number of
+ * values to *count. Returns 0, -EBADMSG when a value does not open (err
+ * names the table and row), or another negative errno value.
+ */
+int store_reseal(struct herald_store *st, const struct herald_key *to,
+                 const struct store_reseal *r, int64_t *count,
+                 struct herald_error *err);
+
+/* credentials.c, authorizations.c, notices.c: re-seal their sealed
+ * columns with store_reseal(), inside the caller's transaction. */
+int store_credentials_reseal(struct herald_store *st,
+                             const struct herald_key *to, int64_t *count,
+                             struct herald_error *err);
+int store_auth_reseal(struct herald_store *st, const struct herald_key *to,
+                      int64_t *count, struct herald_error *err);
+int store_notices_reseal(struct herald_store *st, const struct herald_key *to,
+                         int64_t *count, struct herald_error *err);
+
 /* credentials.c: deletes the credentials of account_id, if any, inside
  * the caller's transaction. Returns 0 or a negative errno value. */
 int store_credentials_erase(struct herald_store *st, int64_t account_id);

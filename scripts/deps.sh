@@ -3,9 +3,11 @@
 # Runs as root (or through sudo when it is available).
 set -eu
 
+# systemd brings systemd-analyze, which checks contrib/systemd/herald.service.
 packages="build-essential cmake pkg-config libev-dev libcurl4-openssl-dev
 libjansson-dev libsqlite3-dev libmicrohttpd-dev libsodium-dev
-clang-format python3 python3-aiosmtpd curl ca-certificates sqlite3"
+clang-format python3 python3-aiosmtpd curl ca-certificates sqlite3
+systemd"
 
 missing=""
 for p in $packages; do
