@@ -200,9 +200,23 @@ start_server(struct herald_daemon *d, struct herald_error *err)
     return 0;
 }
 
+/* SIGHUP, which asks many daemons to reload, must not end this one. */
+static void
+hangup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    HLOG(LOG_WARNING, "daemon",
+         "SIGHUP: herald does not reload its configuration; restart it "
+         "to apply changes");
+}
+
 static void
 watch_signals(struct herald_daemon *d)
 {
+    ev_signal_init(&d->sighup, hangup_cb, SIGHUP);
+    ev_signal_start(d->loop, &d->sighup);
     ev_signal_init(&d->sigint, signal_cb, SIGINT);
     d->sigint.data = d;
     ev_signal_start(d->loop, &d->sigint);
@@ -257,6 +271,7 @@ teardown(struct herald_daemon *d)
 {
     ev_signal_stop(d->loop, &d->sigint);
     ev_signal_stop(d->loop, &d->sigterm);
+    ev_signal_stop(d->loop, &d->sighup);
     ev_timer_stop(d->loop, &d->drain);
     herald_notifier_stop(d);
     herald_scheduler_stop(d);

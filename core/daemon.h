@@ -38,6 +38,7 @@ struct herald_daemon {
     struct herald_notifier *notifier;   /* notifier.c; NULL likewise */
     ev_signal sigint;
     ev_signal sigterm;
+    ev_signal sighup;
     ev_timer drain;              /* polls in-flight work while stopping */
     ev_tstamp started;           /* loop time at start */
     ev_tstamp stop_asked;        /* loop time of the stop signal, 0 before */

@@ -12,10 +12,12 @@ Environment (set by ctest): HERALD_BIN (the program), HERALD_FIXTURE_DIR
 
 import json
 import os
+import signal
 import socket
 import sqlite3
 import stat
 import subprocess
+import time
 import unittest
 
 from harness import API_KEY, CLIENT_SECRET, PLANT, Daemon, Env
@@ -78,6 +80,13 @@ class DaemonTest(unittest.TestCase):
             resp, body = d.request("DELETE", "/v1/networks", key=API_KEY)
             self.assertEqual(resp.status, 405)
             self.assertEqual(resp.getheader("Allow"), "GET")
+
+            # SIGHUP does not stop it.
+            d.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.3)
+            resp, body = d.request("GET", "/v1/health")
+            self.assertEqual(resp.status, 200)
+            self.assertIn("does not reload", d.read_log())
         finally:
             rc = d.stop()
         self.assertEqual(rc, 0)
