@@ -4,19 +4,25 @@
  * One line is built in a stack buffer and written with a single write(2),
  * so lines from one process never interleave. Messages longer than the
  * buffer are cut and end with "...". Control characters in messages are
- * replaced by '?', so outside input cannot forge extra lines.
+ * replaced by '?', so outside input cannot forge extra lines. When the
+ * log goes straight to the systemd journal (JOURNAL_STREAM names the log
+ * descriptor), each line starts with its syslog priority ("<4>"), so
+ * the journal files it at the right level.
  */
 #include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 int herald_log_level = LOG_INFO;
 
 static int log_fd = STDERR_FILENO;
+static int to_journal = -1; /* -1: not looked at yet */
 
 static const char *const level_names[] = {
     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
@@ -26,6 +32,21 @@ void
 herald_log_set_fd(int fd)
 {
     log_fd = fd;
+    to_journal = -1;
+}
+
+/* Whether log_fd is the stream systemd gave us to its journal: the
+ * "DEVICE:INODE" of JOURNAL_STREAM. */
+static int
+is_journal(void)
+{
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    return stream && sscanf(stream, "%llu:%llu", &dev, &ino) == 2 &&
+           fstat(log_fd, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
 }
 
 const char *
@@ -56,14 +77,22 @@ format_prefix(char *buf, size_t len, int level, const char *subsystem,
     struct tm tm;
     int n;
 
+    int p = 0;
+
+    if (to_journal < 0)
+        to_journal = is_journal();
+    if (to_journal)
+        p = snprintf(buf, len, "<%d>", level & 7);
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s:",
+    n = snprintf(buf + p, len - (size_t)p,
+                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s:",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
                  herald_log_level_name(level), subsystem ? subsystem : "-");
-    if (n < 0 || (size_t)n >= len)
+    if (n < 0 || (size_t)(n + p) >= len)
         return 0;
+    n += p;
     if (account_id > 0) {
         int m = snprintf(buf + n, len - (size_t)n, " account=%lld",
                          (long long)account_id);

@@ -1,10 +1,13 @@
 /*
- * test_log.c - the shape of log lines and the level filter.
+ * test_log.c - the shape of log lines, the level filter, and the
+ * priority prefix when the log goes to the systemd journal.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -77,6 +80,27 @@ main(void)
     line = read_back();
     CHECK(strlen(line) < 2048);
     CHECK_CONTAINS(line, "xxx...\n");
+
+    /* Straight to the journal: each line carries its priority. */
+    {
+        struct stat st;
+        char stream[64];
+
+        CHECK(fstat(fd, &st) == 0);
+        snprintf(stream, sizeof(stream), "%llu:%llu",
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+        setenv("JOURNAL_STREAM", stream, 1);
+        herald_log_set_fd(fd);
+        HLOG(LOG_WARNING, "daemon", "to the journal");
+        line = read_back();
+        CHECK(strncmp(line, "<4>20", 5) == 0);
+        CHECK_CONTAINS(line, "Z warning daemon: to the journal\n");
+        setenv("JOURNAL_STREAM", "1:1", 1);
+        herald_log_set_fd(fd);
+        HLOG(LOG_WARNING, "daemon", "not the journal");
+        CHECK(strncmp(read_back(), "20", 2) == 0);
+        unsetenv("JOURNAL_STREAM");
+    }
 
     herald_log_set_fd(2);
     close(fd);
