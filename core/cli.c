@@ -36,8 +36,7 @@ static const struct {
     {"networks", "the loaded network plugins", cli_network_commands},
     {"accounts", "connected accounts", cli_account_commands},
     {"posts", "posts: create, list, cancel, retry", cli_post_commands},
-    {"bulk", "many posts of an account or network at once",
-     cli_bulk_commands},
+    {"bulk", "many posts of an account or network at once", cli_bulk_commands},
     {"events", "the audit trail", cli_event_commands},
 };
 
@@ -150,8 +149,7 @@ herald_cli_help(FILE *out)
           "(herald COMMAND --help for each):\n",
           out);
     for (size_t g = 0; g < GROUPS; g++) {
-        for (const struct cli_command *c = groups[g].commands; c->group;
-             c++) {
+        for (const struct cli_command *c = groups[g].commands; c->group; c++) {
             char line[96], left[128];
 
             command_line(c, line, sizeof(line));
@@ -325,7 +323,7 @@ dispatch(int argc, char **argv)
         return group_error((size_t)gi, msg);
     }
     /* "herald posts --help" is the group's help, not its default's. */
-    for (int i = g + 1; !explicit && i < argc; i++) {
+    for (int i = 1; !explicit && i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return group_help((size_t)gi);
     }
@@ -361,8 +359,8 @@ cli_parse_id(const struct cli_command *cmd, const char *what, const char *s,
     errno = 0;
     v = strtoll(s, &end, 10);
     if (s[0] < '0' || s[0] > '9' || *end || errno || v <= 0)
-        return cli_usage_error(cmd, "'%s' is not a %s (a positive number)",
-                               s, what);
+        return cli_usage_error(cmd, "'%s' is not %s (a positive number)", s,
+                               what);
     *id = v;
     return CLI_OK;
 }
@@ -378,7 +376,7 @@ cli_check_ids(const struct cli_command *cmd, const struct cli_parsed *p,
     for (; *names; names++) {
         size_t n = cli_get_all(p, *names, values, CLI_MAX_GIVEN);
 
-        snprintf(what, sizeof(what), "valid --%s", *names);
+        snprintf(what, sizeof(what), "a valid --%s", *names);
         for (size_t i = 0; i < n && i < CLI_MAX_GIVEN; i++) {
             if (cli_parse_id(cmd, what, values[i], &id) != CLI_OK)
                 return CLI_USAGE;
@@ -397,9 +395,8 @@ cli_add_query(struct cli_buf *path, const struct cli_parsed *p,
         const char *v = cli_get(p, *names);
 
         if (v)
-            rc = cli_buf_printf(path, "%c%s=", strchr(path->s, '?') ? '&'
-                                                                     : '?',
-                                *names);
+            rc = cli_buf_printf(
+                path, "%c%s=", strchr(path->s, '?') ? '&' : '?', *names);
         if (v && rc == 0)
             rc = cli_buf_escape(path, v);
     }

@@ -48,11 +48,12 @@ list_accounts(struct cli_ctx *c, const struct cli_command *cmd,
               const struct cli_parsed *p)
 {
     static const char *const query[] = {"owner", "network", "status",
-                                        "limit", "after", NULL};
+                                        "limit", "after",   NULL};
     static const char *const numbers[] = {"limit", "after", NULL};
     static const char *const heads[] = {
-        "ID",          "NETWORK",       "USERNAME",     "OWNER",  "STATUS",
-        "TOKEN EXPIRES", "HARD DEADLINE", "RECONNECT BY", "BLOCKED",
+        "ID",      "NETWORK",       "USERNAME",      "OWNER",
+        "STATUS",  "TOKEN EXPIRES", "HARD DEADLINE", "RECONNECT BY",
+        "BLOCKED",
     };
     struct cli_buf path = {0};
     struct cli_table *t;
@@ -179,7 +180,7 @@ show_account(struct cli_ctx *c, const struct cli_command *cmd,
     json_t *answer;
     int64_t id;
 
-    if (cli_parse_id(cmd, "account id", p->positional[0], &id) != CLI_OK)
+    if (cli_parse_id(cmd, "an account id", p->positional[0], &id) != CLI_OK)
         return CLI_USAGE;
     snprintf(path, sizeof(path), "/v1/accounts/%lld", (long long)id);
     if (cli_call(c, "GET", path, NULL, NULL, &answer) != CLI_OK)
@@ -221,10 +222,10 @@ connect_account(struct cli_ctx *c, const struct cli_command *cmd,
 
     if (!owner)
         return cli_usage_error(cmd, "'accounts connect' needs --owner OWNER");
-    body = json_pack("{s:s,s:s,s:s?,s:s?}", "network", p->positional[0],
-                     "owner_id", owner, "owner_email",
-                     cli_get(p, "owner-email"), "return_url",
-                     cli_get(p, "return-url"));
+    body =
+        json_pack("{s:s,s:s,s:s?,s:s?}", "network", p->positional[0],
+                  "owner_id", owner, "owner_email", cli_get(p, "owner-email"),
+                  "return_url", cli_get(p, "return-url"));
     rc = cli_call(c, "POST", "/v1/connect", body, NULL, &answer);
     json_decref(body);
     if (rc != CLI_OK)
@@ -246,7 +247,7 @@ reauthorize_account(struct cli_ctx *c, const struct cli_command *cmd,
     int64_t id;
     int rc;
 
-    if (cli_parse_id(cmd, "account id", p->positional[0], &id) != CLI_OK)
+    if (cli_parse_id(cmd, "an account id", p->positional[0], &id) != CLI_OK)
         return CLI_USAGE;
     snprintf(path, sizeof(path), "/v1/accounts/%lld/reauthorize",
              (long long)id);
@@ -272,7 +273,7 @@ remove_account(struct cli_ctx *c, const struct cli_command *cmd,
     char path[64];
     int64_t id;
 
-    if (cli_parse_id(cmd, "account id", p->positional[0], &id) != CLI_OK)
+    if (cli_parse_id(cmd, "an account id", p->positional[0], &id) != CLI_OK)
         return CLI_USAGE;
     snprintf(path, sizeof(path), "/v1/accounts/%lld", (long long)id);
     if (cli_call(c, "DELETE", path, NULL, NULL, &answer) != CLI_OK)
@@ -285,8 +286,8 @@ remove_account(struct cli_ctx *c, const struct cli_command *cmd,
     revocation = cli_str(answer, "revocation");
     message = cli_str(answer, "message");
     printf("account %lld removed; revocation at the network: %s%s%s%s\n",
-           (long long)id, revocation ? revocation : "-",
-           message ? " (" : "", message ? message : "", message ? ")" : "");
+           (long long)id, revocation ? revocation : "-", message ? " (" : "",
+           message ? message : "", message ? ")" : "");
     json_decref(answer);
     return CLI_OK;
 }
@@ -297,8 +298,9 @@ static const struct cli_option list_options[] = {
     {"status", "S", 0,
      "pending, active, degraded, disconnected or removed (removed accounts "
      "are listed only with this)"},
-    {"limit", "N", 0, "at most N accounts (1 to 500; the daemon's default "
-                      "is 50)"},
+    {"limit", "N", 0,
+     "at most N accounts (1 to 500; the daemon's default "
+     "is 50)"},
     {"after", "ID", 0, "the accounts after this id (the next page)"},
     {NULL, NULL, 0, NULL},
 };

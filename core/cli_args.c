@@ -85,8 +85,7 @@ read_option(const struct cli_option *opts, const struct cli_option *globals,
 }
 
 static int
-add_positional(struct cli_parsed *out, const char *arg, char *msg,
-               size_t len)
+add_positional(struct cli_parsed *out, const char *arg, char *msg, size_t len)
 {
     if (out->npositional == CLI_MAX_POSITIONAL) {
         snprintf(msg, len, "too many arguments, from '%s'", arg);
@@ -98,8 +97,7 @@ add_positional(struct cli_parsed *out, const char *arg, char *msg,
 
 int
 cli_parse(const struct cli_option *opts, const struct cli_option *globals,
-          int argc, char **argv, struct cli_parsed *out, char *msg,
-          size_t len)
+          int argc, char **argv, struct cli_parsed *out, char *msg, size_t len)
 {
     int rest = 0, rc = 0;
 

@@ -19,10 +19,11 @@ bulk(struct cli_ctx *c, const struct cli_command *cmd,
     int rc;
 
     if (!account == !network)
-        return cli_usage_error(cmd, "'bulk %s' needs either --account ID "
-                                    "or --network NAME",
+        return cli_usage_error(cmd,
+                               "'bulk %s' needs either --account ID "
+                               "or --network NAME",
                                cmd->name);
-    if (account && cli_parse_id(cmd, "account id", account, &id) != CLI_OK)
+    if (account && cli_parse_id(cmd, "an account id", account, &id) != CLI_OK)
         return CLI_USAGE;
     if (account)
         rc = cli_buf_printf(&path, "/v1/accounts/%lld/%s", (long long)id,

@@ -70,9 +70,9 @@ add_event(struct cli_table *t, json_t *e)
     row[2] = cli_str(e, "type");
     row[3] = account;
     row[4] = post;
-    row[5] = words.len ? cli_clip(words.s, DETAIL_COLUMN, detail,
-                                  sizeof(detail))
-                       : NULL;
+    row[5] = words.len
+                 ? cli_clip(words.s, DETAIL_COLUMN, detail, sizeof(detail))
+                 : NULL;
     if (t)
         cli_table_add(t, row);
     cli_buf_free(&words);
@@ -82,8 +82,8 @@ static int
 list_events(struct cli_ctx *c, const struct cli_command *cmd,
             const struct cli_parsed *p)
 {
-    static const char *const query[] = {"account", "type",  "since",
-                                        "until",   "limit", "after", NULL};
+    static const char *const query[] = {"account", "type",  "since", "until",
+                                        "limit",   "after", NULL};
     static const char *const numbers[] = {"account", "limit", "after", NULL};
     static const char *const heads[] = {"ID",      "AT",   "TYPE",
                                         "ACCOUNT", "POST", "DETAIL"};
@@ -119,12 +119,14 @@ list_events(struct cli_ctx *c, const struct cli_command *cmd,
 
 static const struct cli_option list_options[] = {
     {"account", "ID", 0, "only the events of this account"},
-    {"type", "TYPE", 0, "only events of this type (account.disconnected, "
-                        "post.published, ...)"},
+    {"type", "TYPE", 0,
+     "only events of this type (account.disconnected, "
+     "post.published, ...)"},
     {"since", "TIME", 0, "at or after TIME (RFC 3339)"},
     {"until", "TIME", 0, "before TIME (RFC 3339)"},
-    {"limit", "N", 0, "at most N events (1 to 1000; the daemon's default "
-                      "is 100)"},
+    {"limit", "N", 0,
+     "at most N events (1 to 1000; the daemon's default "
+     "is 100)"},
     {"after", "ID", 0, "the events after this id (the next page)"},
     {NULL, NULL, 0, NULL},
 };

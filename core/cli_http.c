@@ -121,8 +121,7 @@ cli_print_problems(json_t *problems)
             fprintf(stderr, "  account %lld: ", (long long)account);
         else
             fprintf(stderr, "  ");
-        fprintf(stderr, "%s: %s\n", cli_str(p, "rule"),
-                cli_str(p, "message"));
+        fprintf(stderr, "%s: %s\n", cli_str(p, "rule"), cli_str(p, "message"));
     }
 }
 
@@ -212,8 +211,8 @@ send_request(struct cli_ctx *c, const char *method, const char *path,
 }
 
 int
-cli_call(struct cli_ctx *c, const char *method, const char *path,
-         json_t *body, const char *idem, json_t **answer)
+cli_call(struct cli_ctx *c, const char *method, const char *path, json_t *body,
+         const char *idem, json_t **answer)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct cli_buf got = {0};

@@ -21,11 +21,10 @@ enabled_words(json_t *n)
 static void
 text_rule(json_t *content, char *buf, size_t len)
 {
-    snprintf(buf, len, "%lld %s",
-             (long long)json_integer_value(
-                 json_object_get(content, "max_text")),
-             cli_str(content, "counting") ? cli_str(content, "counting")
-                                          : "");
+    snprintf(
+        buf, len, "%lld %s",
+        (long long)json_integer_value(json_object_get(content, "max_text")),
+        cli_str(content, "counting") ? cli_str(content, "counting") : "");
 }
 
 /* "none", "allowed (up to 4)", "required (up to 1)". */
@@ -46,8 +45,8 @@ list_networks(struct cli_ctx *c, const struct cli_command *cmd,
               const struct cli_parsed *p)
 {
     static const char *const heads[] = {
-        "NAME",  "DISPLAY NAME", "ENABLED", "TOKEN MODEL",
-        "TEXT",  "MEDIA",        "VERSION",
+        "NAME", "DISPLAY NAME", "ENABLED", "TOKEN MODEL",
+        "TEXT", "MEDIA",        "VERSION",
     };
     struct cli_table *t;
     json_t *answer, *n;

@@ -32,7 +32,7 @@ read_account(const struct cli_command *cmd, const char *arg)
     }
     snprintf(id_text, sizeof(id_text), "%.*s",
              (int)(colon ? colon - arg : (long)strlen(arg)), arg);
-    if (cli_parse_id(cmd, "account id (ID or ID:TARGET)", id_text, &id))
+    if (cli_parse_id(cmd, "an account id (ID or ID:TARGET)", id_text, &id))
         return NULL;
     if (!colon)
         return json_integer(id);
@@ -128,10 +128,10 @@ print_warnings(json_t *answer)
 
     json_array_foreach(json_object_get(answer, "warnings"), i, w)
     {
-        fprintf(stderr, "warning: account %lld: %s: %s\n",
-                (long long)json_integer_value(
-                    json_object_get(w, "account_id")),
-                cli_str(w, "code"), cli_str(w, "message"));
+        fprintf(
+            stderr, "warning: account %lld: %s: %s\n",
+            (long long)json_integer_value(json_object_get(w, "account_id")),
+            cli_str(w, "code"), cli_str(w, "message"));
     }
 }
 
@@ -173,9 +173,9 @@ create_post(struct cli_ctx *c, const struct cli_command *cmd,
     json_array_foreach(json_object_get(answer, "posts"), i, post)
     {
         char id[24], account[24], when[40];
-        const char *row[] = {id, account, cli_str(post, "status"),
-                             cli_time(cli_str(post, "scheduled_at"), when,
-                                      sizeof(when))};
+        const char *row[] = {
+            id, account, cli_str(post, "status"),
+            cli_time(cli_str(post, "scheduled_at"), when, sizeof(when))};
 
         number(post, "id", id, sizeof(id));
         number(post, "account_id", account, sizeof(account));
@@ -219,13 +219,13 @@ static int
 list_posts(struct cli_ctx *c, const struct cli_command *cmd,
            const struct cli_parsed *p)
 {
-    static const char *const query[] = {"status", "account", "owner",
-                                        "network", "since", "until",
-                                        "limit", "after", NULL};
+    static const char *const query[] = {"status",  "account", "owner",
+                                        "network", "since",   "until",
+                                        "limit",   "after",   NULL};
     static const char *const numbers[] = {"account", "limit", "after", NULL};
     static const char *const heads[] = {
-        "ID",       "ACCOUNT", "NETWORK", "STATUS", "SCHEDULED",
-        "ATTEMPTS", "TEXT",    "REASON",
+        "ID",        "ACCOUNT",  "NETWORK", "STATUS",
+        "SCHEDULED", "ATTEMPTS", "TEXT",    "REASON",
     };
     struct cli_buf path = {0};
     struct cli_table *t;
@@ -260,10 +260,10 @@ list_posts(struct cli_ctx *c, const struct cli_command *cmd,
             cli_time(cli_str(post, "scheduled_at"), when, sizeof(when)),
             attempts,
             cli_clip(cli_str(post, "text"), TEXT_COLUMN, text, sizeof(text)),
-            cli_str(post, "reason") ? cli_clip(cli_str(post, "reason"),
-                                               TEXT_COLUMN, reason,
-                                               sizeof(reason))
-                                    : NULL,
+            cli_str(post, "reason")
+                ? cli_clip(cli_str(post, "reason"), TEXT_COLUMN, reason,
+                           sizeof(reason))
+                : NULL,
         };
 
         number(post, "id", id, sizeof(id));
@@ -356,8 +356,8 @@ show(json_t *post)
     add_pair(t, "target", cli_str(post, "target"));
     add_pair(t, "status", cli_str(post, "status"));
     add_pair(t, "reason", cli_str(post, "reason"));
-    add_pair(t, "text", cli_clip(cli_str(post, "text"), 1000, buf,
-                                 sizeof(buf)));
+    add_pair(t, "text",
+             cli_clip(cli_str(post, "text"), 1000, buf, sizeof(buf)));
     add_pair(t, "link", cli_str(post, "link"));
     add_media(t, json_object_get(post, "media"));
     add_time(t, "scheduled", post, "scheduled_at");
@@ -381,7 +381,7 @@ one_post(struct cli_ctx *c, const struct cli_command *cmd,
     json_t *answer;
     int64_t id;
 
-    if (cli_parse_id(cmd, "post id", p->positional[0], &id) != CLI_OK)
+    if (cli_parse_id(cmd, "a post id", p->positional[0], &id) != CLI_OK)
         return CLI_USAGE;
     snprintf(path, sizeof(path), "/v1/posts/%lld%s%s", (long long)id,
              action ? "/" : "", action ? action : "");
@@ -424,15 +424,16 @@ retry_post(struct cli_ctx *c, const struct cli_command *cmd,
     {"account", "ID[:TARGET]", 1,                                             \
      "an account to post to, with a target (a Page, an organization) "        \
      "after ':'; repeat for more (1 to 100)"},                                \
-        {"text", "TEXT", 0, "the text"},                                      \
-        {"link", "URL", 0, "a link"},                                         \
+        {"text", "TEXT", 0, "the text"}, {"link", "URL", 0, "a link"},        \
         {"media", "URL", 1, "an image URL; repeat for more (at most 20)"},    \
         {"at", "TIME", 0,                                                     \
          "when to publish, RFC 3339 (2026-12-03T16:40:00Z); default now"},    \
         {"expire-after", "SECONDS", 0,                                        \
          "expire the post if it would go out this late (0: never)"},          \
-        {"idempotency-key", "K", 0,                                           \
-         "the same key and post answer the first create again"}
+    {                                                                         \
+        "idempotency-key", "K", 0,                                            \
+            "the same key and post answer the first create again"             \
+    }
 
 static const struct cli_option create_options[] = {
     POST_OPTIONS,
@@ -448,8 +449,9 @@ static const struct cli_option list_options[] = {
     {"network", "N", 0, "only the posts on this network"},
     {"since", "TIME", 0, "scheduled at or after TIME (RFC 3339)"},
     {"until", "TIME", 0, "scheduled before TIME (RFC 3339)"},
-    {"limit", "N", 0, "at most N posts (1 to 500; the daemon's default is "
-                      "50)"},
+    {"limit", "N", 0,
+     "at most N posts (1 to 500; the daemon's default is "
+     "50)"},
     {"after", "ID", 0, "the posts after this id (the next page)"},
     {NULL, NULL, 0, NULL},
 };
@@ -459,8 +461,7 @@ const struct cli_command cli_post_commands[] = {
      list_options, list_posts},
     {"posts", "show", 0, "ID", 1, "Show one post with its attempts", NULL,
      NULL, show_post},
-    {"posts", "create", 0, "", 0,
-     "Create a post for one or more accounts",
+    {"posts", "create", 0, "", 0, "Create a post for one or more accounts",
      "Prints the posts made, one per account; warnings (such as a "
      "disconnected\naccount, whose post is held) go to stderr.",
      create_options, create_post},
@@ -472,7 +473,7 @@ const struct cli_command cli_post_commands[] = {
     {"posts", "cancel", 0, "ID", 1,
      "Cancel a scheduled, queued, retrying or blocked post", NULL, NULL,
      cancel_post},
-    {"posts", "retry", 0, "ID", 1, "Schedule a failed or unknown post again, now",
-     NULL, NULL, retry_post},
+    {"posts", "retry", 0, "ID", 1,
+     "Schedule a failed or unknown post again, now", NULL, NULL, retry_post},
     {NULL, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };

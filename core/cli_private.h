@@ -26,9 +26,9 @@
 
 /* Where the daemon is and how to speak to it. */
 struct cli_ctx {
-    char *url;  /* base URL without a trailing '/', owned */
-    char *key;  /* the API key, owned, wiped when freed; never printed */
-    int json;   /* --json: print the daemon's answers as they are */
+    char *url; /* base URL without a trailing '/', owned */
+    char *key; /* the API key, owned, wiped when freed; never printed */
+    int json;  /* --json: print the daemon's answers as they are */
 };
 
 struct cli_command;
@@ -38,13 +38,13 @@ typedef int (*cli_run_fn)(struct cli_ctx *c, const struct cli_command *cmd,
 
 /* One command: "herald GROUP NAME ...". Tables end with a NULL group. */
 struct cli_command {
-    const char *group;    /* "accounts" */
-    const char *name;     /* "list" */
-    int is_default;       /* runs when the group is given alone */
-    const char *args;     /* positional arguments for usage: "ID", "" */
-    size_t npositional;   /* exactly this many */
-    const char *summary;  /* one line */
-    const char *about;    /* a paragraph for --help, or NULL */
+    const char *group;   /* "accounts" */
+    const char *name;    /* "list" */
+    int is_default;      /* runs when the group is given alone */
+    const char *args;    /* positional arguments for usage: "ID", "" */
+    size_t npositional;  /* exactly this many */
+    const char *summary; /* one line */
+    const char *about;   /* a paragraph for --help, or NULL */
     const struct cli_option *options;
     cli_run_fn run;
 };
@@ -93,7 +93,7 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
- * Reads a positive decimal id from s (what names it: "post id"). Returns
+ * Reads a positive decimal id from s (what names it: "a post id"). Returns
  * 0 with *id, or CLI_USAGE after saying what is wrong.
  */
 int cli_parse_id(const struct cli_command *cmd, const char *what,

@@ -13,10 +13,10 @@
 
 struct cli_table {
     size_t ncols;
-    char **heads;  /* ncols strings, or NULL */
-    char **cells;  /* rows * ncols strings */
+    char **heads; /* ncols strings, or NULL */
+    char **cells; /* rows * ncols strings */
     size_t rows;
-    size_t cap;    /* rows the cells array holds */
+    size_t cap; /* rows the cells array holds */
 };
 
 static char **

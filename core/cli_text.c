@@ -131,8 +131,8 @@ cli_clip(const char *s, size_t max, char *buf, size_t len)
 
     if (len == 0)
         return buf;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : "");
-         *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
+         p++) {
         size_t seq = 1;
 
         if (starts(*p) && clipped && points == cut)
