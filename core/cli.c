@@ -33,11 +33,16 @@ static const struct {
     const char *summary;
     const struct cli_command *commands;
 } groups[] = {
-    {"networks", "the loaded network plugins", cli_network_commands},
-    {"accounts", "connected accounts", cli_account_commands},
-    {"posts", "posts: create, list, cancel, retry", cli_post_commands},
-    {"bulk", "many posts of an account or network at once", cli_bulk_commands},
-    {"events", "the audit trail", cli_event_commands},
+    {"networks", "The loaded network plugins", cli_network_commands},
+    {"accounts",
+     "Connected accounts: list, show, connect, reauthorize, "
+     "remove",
+     cli_account_commands},
+    {"posts", "Posts: create, validate, list, show, cancel, retry",
+     cli_post_commands},
+    {"bulk", "Many posts of one account or network at once",
+     cli_bulk_commands},
+    {"events", "The audit trail", cli_event_commands},
 };
 
 #define GROUPS (sizeof(groups) / sizeof(*groups))

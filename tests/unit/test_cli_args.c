@@ -45,9 +45,9 @@ parse(const char *const *list)
 static void
 test_good(void)
 {
-    const char *const argv[] = {"ID7", "--account", "1", "--json", "--text=-5",
-                    "--account=2:page", "--url", "http://h:1", "--",
-                    "--text", NULL};
+    const char *const argv[] = {
+        "ID7",   "--account",  "1",  "--json", "--text=-5", "--account=2:page",
+        "--url", "http://h:1", "--", "--text", NULL};
     const char *all[4];
 
     CHECK(parse(argv) == 0);
@@ -95,7 +95,8 @@ test_bad(void)
     const char *const missing[] = {"--text", NULL};
     const char *const flag[] = {"--json=yes", NULL};
     const char *const twice[] = {"--text", "a", "--text", "b", NULL};
-    const char *const many[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", NULL};
+    const char *const many[] = {"1", "2", "3", "4", "5",
+                                "6", "7", "8", "9", NULL};
 
     CHECK(parse(unknown) == -EINVAL);
     CHECK_STR(msg, "unknown option '--bogus'");

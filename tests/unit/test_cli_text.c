@@ -24,8 +24,8 @@ test_buf(void)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     CHECK(cli_buf_printf(&b, "%s", big) == 0);
-    CHECK(b.len == strlen("/v1/posts?owner=a%20b%26c%3Dd%2F%C3%A9~x.y_z-1") +
-                     299);
+    CHECK(b.len ==
+          strlen("/v1/posts?owner=a%20b%26c%3Dd%2F%C3%A9~x.y_z-1") + 299);
     CHECK(b.s[b.len] == '\0');
     cli_buf_free(&b);
     CHECK(b.s == NULL && b.len == 0 && b.cap == 0);
@@ -65,8 +65,7 @@ test_width_and_clip(void)
     CHECK_STR(cli_clip("short", 10, buf, sizeof(buf)), "short");
     CHECK_STR(cli_clip(NULL, 10, buf, sizeof(buf)), "");
     CHECK_STR(cli_clip("exactly10!", 10, buf, sizeof(buf)), "exactly10!");
-    CHECK_STR(cli_clip("one more char", 10, buf, sizeof(buf)),
-              "one mor...");
+    CHECK_STR(cli_clip("one more char", 10, buf, sizeof(buf)), "one mor...");
     CHECK_STR(cli_clip("two\nlines\ttab", 20, buf, sizeof(buf)),
               "two lines tab");
     /* Never cuts inside a character. */
