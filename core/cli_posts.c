@@ -152,15 +152,17 @@ create_post(struct cli_ctx *c, const struct cli_command *cmd,
 {
     static const char *const heads[] = {"ID", "ACCOUNT", "STATUS",
                                         "SCHEDULED"};
+    const char *key = cli_get(p, "idempotency-key");
     struct cli_table *t;
     json_t *body, *answer, *post;
     size_t i;
     int rc;
 
+    if (key && key[strcspn(key, "\r\n")])
+        return cli_usage_error(cmd, "--idempotency-key must be one line");
     if (build_post(cmd, p, &body) != CLI_OK)
         return CLI_USAGE;
-    rc = cli_call(c, "POST", "/v1/posts", body, cli_get(p, "idempotency-key"),
-                  &answer);
+    rc = cli_call(c, "POST", "/v1/posts", body, key, &answer);
     json_decref(body);
     if (rc != CLI_OK)
         return rc;

@@ -341,9 +341,17 @@ class CliTest(unittest.TestCase):
         out, err = self.fails(1, "bulk", "cancel", "--network", "nowhere")
         self.assertIn("not_found: no such network", err)
 
+        # A held post with its own lateness limit expires on reconnect.
+        out, _ = self.ok("posts", "create", "--account", str(x), "--text",
+                         "too late", "--expire-after", "1")
+        late = int(table(out)[0]["ID"])
+        self.p.wait(late, "blocked")
+        time.sleep(1.5)
+
         # Reconnected; two refused posts retried for the account, then
         # one for the network.
         self.w.authorize("twitter", user="alice", account_id=x)
+        self.assertIn("limit is 1 s", self.p.wait(late, "expired")["reason"])
         self.w.net("twitter").control("fault", {
             "match": "^/2/tweets$", "count": 3, "status": 400,
             "body": REVOKED_TWEET})
@@ -422,6 +430,8 @@ class CliTest(unittest.TestCase):
             (("posts", "create", "--account", "1:"), "names no target"),
             (("posts", "create", "--account", "1", "--expire-after", "-1"),
              "--expire-after needs a number of seconds"),
+            (("posts", "create", "--account", "1", "--idempotency-key",
+              "a\r\nX-Injected: 1"), "must be one line"),
             (("posts", "list", "--limit", "many"), "valid --limit"),
             (("posts", "list", "--status"), "needs a value"),
             (("posts", "list", "--json=yes"), "takes no value"),
