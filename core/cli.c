@@ -6,8 +6,10 @@
  *   herald [global options] COMMAND [SUBCOMMAND] [options]
  *
  * The commands themselves live in cli_networks.c, cli_accounts.c,
- * cli_posts.c and cli_events.c; each describes itself in a table of
- * struct cli_command, from which usage and help are printed too.
+ * cli_posts.c, cli_bulk.c and cli_events.c; each describes itself in a
+ * table of struct cli_command, from which usage and help are printed
+ * too. The helpers the commands share for their arguments are here as
+ * well; those for printing are in cli_print.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -406,32 +408,4 @@ cli_add_query(struct cli_buf *path, const struct cli_parsed *p,
             rc = cli_buf_escape(path, v);
     }
     return rc;
-}
-
-const char *
-cli_str(json_t *o, const char *name)
-{
-    return json_string_value(json_object_get(o, name));
-}
-
-void
-cli_hint_next(json_t *answer)
-{
-    json_t *next = json_object_get(answer, "next");
-
-    if (json_is_integer(next))
-        fprintf(stderr, "more: add --after %lld\n",
-                (long long)json_integer_value(next));
-}
-
-int
-cli_table_done(struct cli_table *t)
-{
-    if (!t) {
-        fprintf(stderr, "herald: out of memory\n");
-        return CLI_FAIL;
-    }
-    cli_table_print(t, stdout);
-    cli_table_free(t);
-    return CLI_OK;
 }

@@ -26,23 +26,6 @@ status_words(json_t *a, char *buf, size_t len)
     buf[0] = (char)toupper((unsigned char)buf[0]);
 }
 
-static const char *
-time_of(json_t *o, const char *name, char *buf, size_t len)
-{
-    return cli_time(cli_str(o, name), buf, len);
-}
-
-static void
-number(json_t *o, const char *name, char *buf, size_t len)
-{
-    json_t *v = json_object_get(o, name);
-
-    if (json_is_integer(v))
-        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-    else
-        snprintf(buf, len, "-");
-}
-
 static int
 list_accounts(struct cli_ctx *c, const struct cli_command *cmd,
               const struct cli_parsed *p)
@@ -85,14 +68,14 @@ list_accounts(struct cli_ctx *c, const struct cli_command *cmd,
             cli_str(a, "username"),
             cli_str(json_object_get(a, "owner"), "id"),
             status,
-            time_of(a, "access_expires_at", exp, sizeof(exp)),
-            time_of(a, "hard_deadline", hard, sizeof(hard)),
-            time_of(a, "reconnect_deadline", by, sizeof(by)),
+            cli_time_of(a, "access_expires_at", exp, sizeof(exp)),
+            cli_time_of(a, "hard_deadline", hard, sizeof(hard)),
+            cli_time_of(a, "reconnect_deadline", by, sizeof(by)),
             blocked,
         };
 
-        number(a, "id", id, sizeof(id));
-        number(a, "blocked_posts", blocked, sizeof(blocked));
+        cli_number(a, "id", id, sizeof(id));
+        cli_number(a, "blocked_posts", blocked, sizeof(blocked));
         status_words(a, status, sizeof(status));
         if (t)
             cli_table_add(t, row);
@@ -103,30 +86,13 @@ list_accounts(struct cli_ctx *c, const struct cli_command *cmd,
 }
 
 static void
-add_pair(struct cli_table *t, const char *name, const char *value)
-{
-    const char *row[] = {name, value};
-
-    if (t)
-        cli_table_add(t, row);
-}
-
-static void
-add_time(struct cli_table *t, const char *name, json_t *a, const char *field)
-{
-    char buf[40];
-
-    add_pair(t, name, time_of(a, field, buf, sizeof(buf)));
-}
-
-static void
 add_targets(struct cli_table *t, json_t *targets)
 {
     size_t i;
     json_t *x;
 
     if (json_array_size(targets) == 0)
-        add_pair(t, "targets", "-");
+        cli_pair(t, "targets", "-");
     json_array_foreach(targets, i, x)
     {
         char line[512];
@@ -134,7 +100,7 @@ add_targets(struct cli_table *t, json_t *targets)
         snprintf(line, sizeof(line), "%s  %s (%s)", cli_str(x, "id"),
                  cli_str(x, "name") ? cli_str(x, "name") : "",
                  cli_str(x, "kind") ? cli_str(x, "kind") : "target");
-        add_pair(t, i == 0 ? "targets" : "", line);
+        cli_pair(t, i == 0 ? "targets" : "", line);
     }
 }
 
@@ -145,30 +111,30 @@ show(json_t *a)
     struct cli_table *t = cli_table_new(2, NULL);
     char buf[512];
 
-    number(a, "id", buf, sizeof(buf));
-    add_pair(t, "id", buf);
+    cli_number(a, "id", buf, sizeof(buf));
+    cli_pair(t, "id", buf);
     snprintf(buf, sizeof(buf), "%s (%s)", cli_str(a, "network"),
              cli_str(a, "network_name") ? cli_str(a, "network_name") : "-");
-    add_pair(t, "network", buf);
-    add_pair(t, "username", cli_str(a, "username"));
-    add_pair(t, "display name", cli_str(a, "display_name"));
+    cli_pair(t, "network", buf);
+    cli_pair(t, "username", cli_str(a, "username"));
+    cli_pair(t, "display name", cli_str(a, "display_name"));
     snprintf(buf, sizeof(buf), "%s%s%s%s", cli_str(owner, "id"),
              cli_str(owner, "email") ? " <" : "",
              cli_str(owner, "email") ? cli_str(owner, "email") : "",
              cli_str(owner, "email") ? ">" : "");
-    add_pair(t, "owner", buf);
+    cli_pair(t, "owner", buf);
     status_words(a, buf, sizeof(buf));
-    add_pair(t, "status", buf);
-    add_time(t, "status changed", a, "status_changed_at");
-    add_time(t, "connected", a, "connected_at");
-    add_time(t, "token expires", a, "access_expires_at");
-    add_time(t, "hard deadline", a, "hard_deadline");
-    add_time(t, "reconnect by", a, "reconnect_deadline");
-    add_time(t, "last ok", a, "last_ok_at");
-    number(a, "blocked_posts", buf, sizeof(buf));
-    add_pair(t, "blocked posts", buf);
+    cli_pair(t, "status", buf);
+    cli_pair_time(t, "status changed", a, "status_changed_at");
+    cli_pair_time(t, "connected", a, "connected_at");
+    cli_pair_time(t, "token expires", a, "access_expires_at");
+    cli_pair_time(t, "hard deadline", a, "hard_deadline");
+    cli_pair_time(t, "reconnect by", a, "reconnect_deadline");
+    cli_pair_time(t, "last ok", a, "last_ok_at");
+    cli_number(a, "blocked_posts", buf, sizeof(buf));
+    cli_pair(t, "blocked posts", buf);
     add_targets(t, json_object_get(a, "targets"));
-    add_time(t, "created", a, "created_at");
+    cli_pair_time(t, "created", a, "created_at");
     cli_table_done(t);
 }
 
@@ -208,7 +174,7 @@ print_login(struct cli_ctx *c, json_t *answer, const char *what)
     fprintf(stderr,
             "open this URL in the person's browser to %s; it works once, "
             "until %s\n",
-            what, time_of(answer, "expires_at", until, sizeof(until)));
+            what, cli_time_of(answer, "expires_at", until, sizeof(until)));
 }
 
 static int

@@ -43,17 +43,6 @@ detail_words(json_t *detail, struct cli_buf *b)
 }
 
 static void
-number(json_t *o, const char *name, char *buf, size_t len)
-{
-    json_t *v = json_object_get(o, name);
-
-    if (json_is_integer(v))
-        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-    else
-        snprintf(buf, len, "-");
-}
-
-static void
 add_event(struct cli_table *t, json_t *e)
 {
     char id[24], at[40], account[24], post[24];
@@ -61,9 +50,9 @@ add_event(struct cli_table *t, json_t *e)
     struct cli_buf words = {0};
     const char *row[6];
 
-    number(e, "id", id, sizeof(id));
-    number(e, "account_id", account, sizeof(account));
-    number(e, "post_id", post, sizeof(post));
+    cli_number(e, "id", id, sizeof(id));
+    cli_number(e, "account_id", account, sizeof(account));
+    cli_number(e, "post_id", post, sizeof(post));
     detail_words(json_object_get(e, "detail"), &words);
     row[0] = id;
     row[1] = cli_time(cli_str(e, "at"), at, sizeof(at));

@@ -60,16 +60,6 @@ collect(char *data, size_t size, size_t n, void *udata)
     return size * n;
 }
 
-void
-cli_print_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
-
-    if (s)
-        puts(s);
-    free(s);
-}
-
 static const char *
 hint_for(const char *code, long status)
 {
@@ -104,25 +94,6 @@ explain(struct cli_ctx *c, long status, json_t *answer)
     hint = hint_for(code, status);
     if (hint)
         fprintf(stderr, "herald: %s\n", hint);
-}
-
-void
-cli_print_problems(json_t *problems)
-{
-    size_t i;
-    json_t *p;
-
-    json_array_foreach(problems, i, p)
-    {
-        json_int_t account =
-            json_integer_value(json_object_get(p, "account_id"));
-
-        if (account > 0)
-            fprintf(stderr, "  account %lld: ", (long long)account);
-        else
-            fprintf(stderr, "  ");
-        fprintf(stderr, "%s: %s\n", cli_str(p, "rule"), cli_str(p, "message"));
-    }
 }
 
 static void

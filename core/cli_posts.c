@@ -135,17 +135,6 @@ print_warnings(json_t *answer)
     }
 }
 
-static void
-number(json_t *o, const char *name, char *buf, size_t len)
-{
-    json_t *v = json_object_get(o, name);
-
-    if (json_is_integer(v))
-        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-    else
-        snprintf(buf, len, "-");
-}
-
 static int
 create_post(struct cli_ctx *c, const struct cli_command *cmd,
             const struct cli_parsed *p)
@@ -179,8 +168,8 @@ create_post(struct cli_ctx *c, const struct cli_command *cmd,
             id, account, cli_str(post, "status"),
             cli_time(cli_str(post, "scheduled_at"), when, sizeof(when))};
 
-        number(post, "id", id, sizeof(id));
-        number(post, "account_id", account, sizeof(account));
+        cli_number(post, "id", id, sizeof(id));
+        cli_number(post, "account_id", account, sizeof(account));
         if (t)
             cli_table_add(t, row);
     }
@@ -268,9 +257,9 @@ list_posts(struct cli_ctx *c, const struct cli_command *cmd,
                 : NULL,
         };
 
-        number(post, "id", id, sizeof(id));
-        number(post, "account_id", account, sizeof(account));
-        number(post, "attempts", attempts, sizeof(attempts));
+        cli_number(post, "id", id, sizeof(id));
+        cli_number(post, "account_id", account, sizeof(account));
+        cli_number(post, "attempts", attempts, sizeof(attempts));
         if (t)
             cli_table_add(t, row);
     }
@@ -280,33 +269,16 @@ list_posts(struct cli_ctx *c, const struct cli_command *cmd,
 }
 
 static void
-add_pair(struct cli_table *t, const char *name, const char *value)
-{
-    const char *row[] = {name, value};
-
-    if (t)
-        cli_table_add(t, row);
-}
-
-static void
-add_time(struct cli_table *t, const char *name, json_t *o, const char *field)
-{
-    char buf[40];
-
-    add_pair(t, name, cli_time(cli_str(o, field), buf, sizeof(buf)));
-}
-
-static void
 add_media(struct cli_table *t, json_t *media)
 {
     size_t i;
     json_t *m;
 
     if (json_array_size(media) == 0)
-        add_pair(t, "media", "-");
+        cli_pair(t, "media", "-");
     json_array_foreach(media, i, m)
     {
-        add_pair(t, i == 0 ? "media" : "", json_string_value(m));
+        cli_pair(t, i == 0 ? "media" : "", json_string_value(m));
     }
 }
 
@@ -336,7 +308,7 @@ show_attempts(json_t *attempts)
                                   : NULL,
         };
 
-        number(a, "http_status", status, sizeof(status));
+        cli_number(a, "http_status", status, sizeof(status));
         if (t)
             cli_table_add(t, row);
     }
@@ -349,27 +321,27 @@ show(json_t *post)
     struct cli_table *t = cli_table_new(2, NULL);
     char buf[4096];
 
-    number(post, "id", buf, sizeof(buf));
-    add_pair(t, "id", buf);
-    number(post, "account_id", buf, sizeof(buf));
-    add_pair(t, "account", buf);
-    add_pair(t, "network", cli_str(post, "network"));
-    add_pair(t, "owner", cli_str(post, "owner_id"));
-    add_pair(t, "target", cli_str(post, "target"));
-    add_pair(t, "status", cli_str(post, "status"));
-    add_pair(t, "reason", cli_str(post, "reason"));
-    add_pair(t, "text",
+    cli_number(post, "id", buf, sizeof(buf));
+    cli_pair(t, "id", buf);
+    cli_number(post, "account_id", buf, sizeof(buf));
+    cli_pair(t, "account", buf);
+    cli_pair(t, "network", cli_str(post, "network"));
+    cli_pair(t, "owner", cli_str(post, "owner_id"));
+    cli_pair(t, "target", cli_str(post, "target"));
+    cli_pair(t, "status", cli_str(post, "status"));
+    cli_pair(t, "reason", cli_str(post, "reason"));
+    cli_pair(t, "text",
              cli_clip(cli_str(post, "text"), 1000, buf, sizeof(buf)));
-    add_pair(t, "link", cli_str(post, "link"));
+    cli_pair(t, "link", cli_str(post, "link"));
     add_media(t, json_object_get(post, "media"));
-    add_time(t, "scheduled", post, "scheduled_at");
-    add_time(t, "next attempt", post, "next_attempt_at");
-    number(post, "attempts", buf, sizeof(buf));
-    add_pair(t, "attempts", buf);
-    add_pair(t, "remote id", cli_str(post, "remote_id"));
-    add_pair(t, "remote url", cli_str(post, "remote_url"));
-    add_time(t, "created", post, "created_at");
-    add_time(t, "updated", post, "updated_at");
+    cli_pair_time(t, "scheduled", post, "scheduled_at");
+    cli_pair_time(t, "next attempt", post, "next_attempt_at");
+    cli_number(post, "attempts", buf, sizeof(buf));
+    cli_pair(t, "attempts", buf);
+    cli_pair(t, "remote id", cli_str(post, "remote_id"));
+    cli_pair(t, "remote url", cli_str(post, "remote_url"));
+    cli_pair_time(t, "created", post, "created_at");
+    cli_pair_time(t, "updated", post, "updated_at");
     cli_table_done(t);
     show_attempts(json_object_get(post, "attempts_detail"));
 }

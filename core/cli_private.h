@@ -117,6 +117,22 @@ int cli_add_query(struct cli_buf *path, const struct cli_parsed *p,
 /* The string member name of o, or NULL. o may be NULL. */
 const char *cli_str(json_t *o, const char *name);
 
+/* Writes the integer member name of o into buf, or "-" when it is not
+ * one. Returns buf. */
+const char *cli_number(json_t *o, const char *name, char *buf, size_t len);
+
+/* Writes the time member name of o into buf as tables show times
+ * (cli_time()). Returns buf. */
+const char *cli_time_of(json_t *o, const char *name, char *buf, size_t len);
+
+/* Adds a "name  value" row to a two-column table; t may be NULL (out of
+ * memory), when nothing happens. */
+void cli_pair(struct cli_table *t, const char *name, const char *value);
+
+/* Adds a "name  time" row from the time member field of o. */
+void cli_pair_time(struct cli_table *t, const char *name, json_t *o,
+                   const char *field);
+
 /* Prints "more: add --after N" on stderr when answer's "next" is set. */
 void cli_hint_next(json_t *answer);
 
