@@ -266,6 +266,42 @@ subcommand_names(size_t g, char *buf, size_t len)
                               n ? ", " : "", c->name);
 }
 
+/* Checks that every value and argument is UTF-8, as JSON needs. */
+static int
+check_utf8(const struct cli_command *cmd, const struct cli_parsed *p)
+{
+    json_t *s;
+
+    for (size_t i = 0; i < p->count + p->npositional; i++) {
+        int option = i < p->count;
+
+        s = json_string(option ? p->given[i].value
+                               : p->positional[i - p->count]);
+        if (!s && option)
+            return cli_usage_error(cmd, "the value of --%s is not UTF-8",
+                                   p->given[i].name);
+        if (!s)
+            return cli_usage_error(cmd, "argument %zu is not UTF-8",
+                                   i - p->count + 1);
+        json_decref(s);
+    }
+    return CLI_OK;
+}
+
+/* Checks the arguments' count and encoding. Returns CLI_OK, or
+ * CLI_USAGE after saying what is wrong. */
+static int
+check_arguments(const struct cli_command *cmd, const struct cli_parsed *p)
+{
+    if (p->npositional < cmd->npositional)
+        return cli_usage_error(cmd, "'%s %s' needs %s", cmd->group, cmd->name,
+                               cmd->args);
+    if (p->npositional > cmd->npositional)
+        return cli_usage_error(cmd, "unexpected argument '%s'",
+                               p->positional[cmd->npositional]);
+    return check_utf8(cmd, p);
+}
+
 /* Parses argv without the words at g and s, then runs the command. */
 static int
 run(const struct cli_command *cmd, int argc, char **argv, int g, int s)
@@ -286,13 +322,8 @@ run(const struct cli_command *cmd, int argc, char **argv, int g, int s)
         rc = cli_usage_error(cmd, "%s", msg);
     else if (p->help)
         rc = command_help(cmd);
-    else if (p->npositional < cmd->npositional)
-        rc = cli_usage_error(cmd, "'%s %s' needs %s", cmd->group, cmd->name,
-                             cmd->args);
-    else if (p->npositional > cmd->npositional)
-        rc = cli_usage_error(cmd, "unexpected argument '%s'",
-                             p->positional[cmd->npositional]);
-    else if ((rc = cli_resolve(&ctx, cli_get(p, "url"), cli_get(p, "api-key"),
+    else if ((rc = check_arguments(cmd, p)) == CLI_OK &&
+             (rc = cli_resolve(&ctx, cli_get(p, "url"), cli_get(p, "api-key"),
                                cli_get(p, "config"))) == CLI_OK) {
         ctx.json = cli_get(p, "json") != NULL;
         rc = cmd->run(&ctx, cmd, p);

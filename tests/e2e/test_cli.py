@@ -433,6 +433,8 @@ class CliTest(unittest.TestCase):
             (("posts", "create", "--account", "1", "--idempotency-key",
               "a\r\nX-Injected: 1"), "must be one line"),
             (("posts", "list", "--limit", "many"), "valid --limit"),
+            (("posts", "create", "--account", "1", "--text", "caf\udce9"),
+             "the value of --text is not UTF-8"),
             (("posts", "list", "--status"), "needs a value"),
             (("posts", "list", "--json=yes"), "takes no value"),
             (("posts", "show", "1", "--text", "x"), "unknown option"),
