@@ -350,6 +350,12 @@ dispatch(int argc, char **argv)
                                      "accounts, posts, bulk or events");
     }
     gi = find_group(argv[g]);
+    if (gi < 0 && g > 1)
+        return cli_usage_error(NULL,
+                               "unknown command '%s' after global options "
+                               "(they go with networks, accounts, posts, "
+                               "bulk and events only)",
+                               argv[g]);
     if (gi < 0)
         return cli_usage_error(NULL, "unknown command '%s'", argv[g]);
     s = skip_globals(argc, argv, g + 1);

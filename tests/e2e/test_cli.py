@@ -444,6 +444,8 @@ class CliTest(unittest.TestCase):
              "either --account ID or --network NAME"),
             (("events", "--account", "1", "--account", "2"), "given twice"),
             (("--url",), "a command is needed"),
+            (("--json", "serve"), "unknown command 'serve' after global "
+                                  "options"),
         ]
         env = {"HERALD_URL": self.url, "HERALD_API_KEY": API_KEY}
         for args, message in bad:
