@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "daemon.h"
@@ -42,6 +43,7 @@ usage(const char *problem)
     if (problem)
         fprintf(stderr, "herald: %s\n", problem);
     fputs(usage_text, problem ? stderr : stdout);
+    herald_cli_help(problem ? stderr : stdout);
     return problem ? EXIT_USAGE : 0;
 }
 
@@ -165,6 +167,8 @@ main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
 
+    if (herald_cli_claims(argc, argv))
+        return herald_cli_main(argc, argv);
     if (!cmd)
         return usage("a command is needed");
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
