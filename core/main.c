@@ -5,6 +5,10 @@
  *   herald serve [--config FILE]        run the daemon
  *   herald config check --config FILE   validate without starting
  *   herald keygen --out FILE            write a new encryption key
+ *   herald rekey --config FILE --new-key FILE
+ *                                       re-seal the store under a new key
+ *   herald networks|accounts|posts|bulk|events ...
+ *                                       operate a running daemon (cli.c)
  *
  * Exit status: 0 on success, 1 when the work failed, 2 on bad usage.
  * Every failure prints one line on stderr that names the thing.
@@ -32,6 +36,10 @@ static const char usage_text[] =
     "                                 files and plugins, and exit\n"
     "  keygen --out FILE              write a new encryption key (mode "
     "0600)\n"
+    "  rekey --config FILE --new-key FILE\n"
+    "                                 re-seal the store under a new key "
+    "(the\n"
+    "                                 daemon stopped)\n"
     "  version                        print the version\n"
     "\n"
     "options:\n"
