@@ -274,9 +274,9 @@ mst_set_message(struct mst_call *call, const char *text)
 }
 
 /*
- * Reads an ISO 8601 UTC time such as "2026-12-03T16:05:00.123456Z" or
- * "...+01:00" (X-RateLimit-Reset) into milliseconds since the epoch.
- * Returns 0 when s is not such a time.
+ * Reads an ISO 8601 time such as "2026-12-03T16:05:00.123456Z" or
+ * "...+01:00" (X-RateLimit-Reset) into milliseconds since the epoch,
+ * rounded up. Returns 0 when s is not such a time.
  */
 static int64_t
 iso8601_ms(const char *s)
@@ -285,6 +285,7 @@ iso8601_ms(const char *s)
     int used = 0;
     int oh = 0;
     int om = 0;
+    int64_t ms = 0;
     char sign;
     time_t t;
 
@@ -293,8 +294,16 @@ iso8601_ms(const char *s)
                &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
         return 0;
     s += used;
-    if (*s == '.')
-        s += 1 + strspn(s + 1, "0123456789");
+    if (*s == '.') {
+        size_t digits = strspn(s + 1, "0123456789");
+
+        /* Milliseconds, rounded up: never try before the reset. */
+        for (size_t i = 0; i < 3; i++)
+            ms = ms * 10 + (i < digits ? s[1 + i] - '0' : 0);
+        if (digits > 3 && strspn(s + 4, "0") < digits - 3)
+            ms++;
+        s += 1 + digits;
+    }
     sign = *s;
     if (sign == 'Z' && s[1] == '\0') {
         oh = 0;
@@ -310,7 +319,7 @@ iso8601_ms(const char *s)
     t = timegm(&tm);
     if (t == (time_t)-1)
         return 0;
-    return ((int64_t)t - (int64_t)oh * 60) * 1000;
+    return ((int64_t)t - (int64_t)oh * 60) * 1000 + ms;
 }
 
 /* The outcome of a request that got no complete answer. */
@@ -1139,13 +1148,18 @@ image_done(struct herald_op *op, const struct herald_http_response *resp,
         upload(call, resp);
         return;
     }
-    /* The image host, not the instance: a 4xx will not mend itself. */
-    out.kind = resp->transport == HERALD_TRANSPORT_OK && resp->status >= 400 &&
+    /* The image host, not the instance: a 4xx or an empty image will
+     * not mend itself. */
+    out.kind = resp->transport == HERALD_TRANSPORT_OK && resp->status >= 200 &&
                        resp->status < 500
                    ? HERALD_OUTCOME_REJECTED
                    : HERALD_OUTCOME_RETRY_LATER;
-    snprintf(call->message, sizeof(call->message),
-             "cannot fetch the post's image (HTTP %ld)", resp->status);
+    if (resp->transport == HERALD_TRANSPORT_OK && resp->status == 200)
+        snprintf(call->message, sizeof(call->message),
+                 "the post's image is empty");
+    else
+        snprintf(call->message, sizeof(call->message),
+                 "cannot fetch the post's image (HTTP %ld)", resp->status);
     out.message = call->message;
     mst_finish(call, &out, NULL);
 }

@@ -11,7 +11,7 @@ publishes it once after the person reconnects. The daemon's log must hold
 no token, code, verifier or secret.
 """
 
-import json
+import datetime
 import os
 import re
 import shutil
@@ -265,6 +265,39 @@ class SdkTest(unittest.TestCase):
             self.assertNotIn(secret, log, "a secret reached the log")
         self.assertEqual(self.w.stop(), 0)
         self.w = None
+
+    def test_refusals_and_rate_limits(self):
+        self.start()
+        acc = self.w.connect("mastodon", user="bob")
+
+        # The instance's own limit is lower than the declared 500: its
+        # 422 fails the post with its reason, and nothing is retried.
+        self.net.control("settings", {"max_text": 10})
+        status, body = self.p.create(post_body([acc], text="x" * 20))
+        failed = self.p.wait(body["posts"][0]["id"], "failed")
+        self.assertIn("character limit of 10", failed["reason"])
+        self.assertEqual(failed["attempts"], 1)
+        self.net.control("settings", {"max_text": 500})
+
+        # A spent window: 429 holds the post until X-RateLimit-Reset.
+        self.net.control("settings", {"statuses_limit": 1,
+                                      "statuses_window_s": 4})
+        status, body = self.p.create(post_body([acc], text="first"))
+        self.p.wait(body["posts"][0]["id"], "published")
+        status, body = self.p.create(post_body([acc], text="second"))
+        held = self.p.wait(body["posts"][0]["id"], "retrying")
+        limited = [r for r in self.net.requests
+                   if r.get("path") == "/api/v1/statuses"][-1]
+        self.assertEqual(limited["form"]["status"], "second")
+        reset = self.net.windows["bob"][0] + 4
+        waits_until = datetime.datetime.strptime(
+            held["next_attempt_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+        self.assertGreaterEqual(waits_until, reset - 0.001)
+        self.assertIn("Too many requests", held["reason"])
+        self.p.wait(held["id"], "published", timeout=30)
+        self.assertEqual([p["text"] for p in self.net.posts],
+                         ["first", "second"])
 
     def test_bad_configuration_is_refused(self):
         self.start()
