@@ -228,8 +228,10 @@ class MastodonSandboxTest(unittest.TestCase):
         self.assertEqual(limited.status, 429)
         self.assertEqual(limited.headers["X-RateLimit-Remaining"], "0")
         reset = datetime.datetime.strptime(
-            limited.headers["X-RateLimit-Reset"], "%Y-%m-%dT%H:%M:%S.%fZ")
-        self.assertGreater(reset, datetime.datetime.utcnow())
+            limited.headers["X-RateLimit-Reset"],
+            "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+        self.assertGreater(reset, datetime.datetime.now(
+            datetime.timezone.utc))
         self.assertEqual(len(self.net.posts), 2)
 
     def test_media_upload_processing_and_attach(self):
