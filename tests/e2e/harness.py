@@ -88,11 +88,13 @@ class Env:
 class Daemon:
     """A running `herald serve`; its log is collected into self.log."""
 
-    def __init__(self, env, args=None):
+    def __init__(self, env, args=None, program=None):
+        """Starts `program serve` (HERALD_BIN unless given)."""
         self.env = env
         self.logfile = open(env.path("daemon.log"), "w+")
-        cmd = [HERALD, "serve"] + (args if args is not None else
-                                   ["--config", env.path("herald.json")])
+        cmd = [program or HERALD, "serve"] + (
+            args if args is not None else
+            ["--config", env.path("herald.json")])
         self.proc = subprocess.Popen(cmd, cwd=env.dir, env=env.environ(),
                                      stdout=self.logfile,
                                      stderr=subprocess.STDOUT)

@@ -3,7 +3,8 @@
 
     python3 tests/sandbox/run.py [--port N] [--port-file FILE]
 
-Each network answers under /<name>/ (facebook, instagram, linkedin, x)
+Each network answers under /<name>/ (facebook, instagram, linkedin,
+mastodon, x)
 and is controlled under /_control/<name>/ (see sandbox.py).
 """
 

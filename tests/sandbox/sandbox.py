@@ -2,8 +2,9 @@
 
 One server process hosts every sandbox network on one loopback port, each
 under its own path prefix (`/facebook/...`, `/instagram/...`,
-`/linkedin/...`, `/x/...`). A network is a subclass of `Network` that lists
-its routes; this module gives every network the same test controls:
+`/linkedin/...`, `/mastodon/...`, `/x/...`). A network is a subclass of
+`Network` that lists its routes; this module gives every network the same
+test controls:
 
 - users: who the authorize endpoint logs in as, or a refusal;
 - a clock offset, so lifetimes can be crossed without waiting;
@@ -366,7 +367,8 @@ def all_networks():
     """Every sandbox network module that exists, instantiated."""
     import importlib
     networks = []
-    for module in ("facebook", "instagram", "linkedin", "twitter"):
+    for module in ("facebook", "instagram", "linkedin", "mastodon",
+                   "twitter"):
         try:
             mod = importlib.import_module("sandbox_" + module)
         except ImportError:
