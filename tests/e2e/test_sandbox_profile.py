@@ -6,10 +6,11 @@ Then the sandbox networks (tests/sandbox/run.py, as scripts/sandbox.sh
 starts them) run on a free port, and the daemon runs on a copy of the
 profile whose two fixed ports (8081 for herald, 8090 for the networks)
 are replaced by free ones. The walkthrough of README.md's "Try it with
-the sandbox networks" follows, one function per step, through the HTTP
-API: connect an account on each network by following the login URL's
-redirects as a browser does, post to all four, revoke X's access at the
-sandbox, see the next X post blocked, reauthorize, see it published.
+the sandbox networks" follows, one function per step, with the same
+herald commands it shows: connect an account on each network by
+following the login URL's redirects as a browser does, post to all
+four, revoke X's access at the sandbox, see the next X post blocked,
+reauthorize, see it published.
 """
 
 import json
@@ -95,12 +96,17 @@ class SandboxProfileTest(unittest.TestCase):
 
     # -- the pieces each step is made of ---------------------------------
 
-    def api(self, method, path, body=None):
-        data = json.dumps(body) if body is not None else None
-        resp, text = self.daemon.request(
-            method, path, key=self.key, body=data,
-            headers={"Content-Type": "application/json"} if data else None)
-        return resp.status, json.loads(text)
+    def herald(self, *args):
+        """Runs a herald command as the README's second terminal does
+        (HERALD_URL and HERALD_API_KEY exported); returns its output,
+        parsed when it was asked for --json."""
+        env = dict(os.environ, HERALD_URL="http://127.0.0.1:%d" % self.port,
+                   HERALD_API_KEY=self.key)
+        r = subprocess.run([HERALD] + list(args), env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, (args, r.stdout, r.stderr))
+        self.assertNotIn(self.key, r.stdout + r.stderr)
+        return json.loads(r.stdout) if "--json" in args else r.stdout
 
     def browse(self, url):
         """Opens url as a browser does (urllib follows the redirects);
@@ -120,7 +126,7 @@ class SandboxProfileTest(unittest.TestCase):
     def wait_post(self, post_id, status, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            _, post = self.api("GET", "/v1/posts/%d" % post_id)
+            post = self.herald("posts", "show", str(post_id), "--json")
             if post["status"] == status:
                 return post
             time.sleep(0.05)
@@ -131,34 +137,35 @@ class SandboxProfileTest(unittest.TestCase):
     def step_connect(self, network):
         """herald accounts connect NETWORK --owner OWNER, then
         curl -sL the login URL it prints."""
-        status, body = self.api("POST", "/v1/connect",
-                                {"network": network, "owner_id": OWNER})
-        self.assertEqual(status, 201, body)
-        status, url, page = self.browse(body["url"])
+        url = self.herald("accounts", "connect", network, "--owner", OWNER)
+        self.assertEqual(url.count("\n"), 1, url)
+        status, landed, page = self.browse(url.strip())
         self.assertEqual(status, 200, page)
-        self.assertIn("/v1/oauth/%s/callback" % network, url)
+        self.assertIn("/v1/oauth/%s/callback" % network, landed)
         self.assertIn("<h1>Connected</h1>", page)
-        status, body = self.api("GET", "/v1/accounts?owner=%s&network=%s"
-                                % (OWNER, network))
+        body = self.herald("accounts", "--owner", OWNER, "--network",
+                           network, "--json")
         self.assertEqual(len(body["accounts"]), 1, body)
         self.assertEqual(body["accounts"][0]["status"], "active")
         return body["accounts"][0]["id"]
 
     def step_post(self, accounts, text, media=None):
-        """herald posts create --account ID ... --text TEXT [--media URL]"""
-        body = {"accounts": accounts, "text": text}
+        """herald posts create --account ID[:TARGET] ... --text TEXT
+        [--media URL]"""
+        args = ["posts", "create", "--text", text, "--json"]
+        for account in accounts:
+            args += ["--account", str(account)]
         if media:
-            body["media"] = media
-        status, body = self.api("POST", "/v1/posts", body)
-        self.assertEqual(status, 202, body)
+            args += ["--media", media]
+        body = self.herald(*args)
         return [p["id"] for p in body["posts"]]
 
     def step_list_posts(self, account=None):
         """herald posts [--account ID]"""
-        query = "?account=%d" % account if account else ""
-        status, body = self.api("GET", "/v1/posts" + query)
-        self.assertEqual(status, 200, body)
-        return body["posts"]
+        args = ["posts", "--json"]
+        if account:
+            args += ["--account", str(account)]
+        return self.herald(*args)["posts"]
 
     def step_revoke_at_sandbox(self, network, user="alice"):
         """curl -d '{"user": "alice"}' .../_control/x/revoke"""
@@ -166,16 +173,12 @@ class SandboxProfileTest(unittest.TestCase):
 
     def step_show_account(self, account):
         """herald accounts show ID"""
-        status, body = self.api("GET", "/v1/accounts/%d" % account)
-        self.assertEqual(status, 200, body)
-        return body
+        return self.herald("accounts", "show", str(account), "--json")
 
     def step_reauthorize(self, account):
         """herald accounts reauthorize ID, then curl -sL the URL."""
-        status, body = self.api("POST",
-                                "/v1/accounts/%d/reauthorize" % account)
-        self.assertEqual(status, 201, body)
-        status, _, page = self.browse(body["url"])
+        url = self.herald("accounts", "reauthorize", str(account))
+        status, _, page = self.browse(url.strip())
         self.assertEqual(status, 200, page)
         self.assertIn("connected again", page)
 
@@ -196,7 +199,7 @@ class SandboxProfileTest(unittest.TestCase):
                      "HERALD_API_KEY=%s" % self.key,
                      "http://127.0.0.1:%s/_control/x/revoke" % NETWORKS_PORT,
                      "http://127.0.0.1:%s/images/" % NETWORKS_PORT,
-                     '"target": "%s"' % PAGE,
+                     "--account 1:%s" % PAGE,
                      "./scripts/sandbox.sh"):
             self.assertIn(text, readme)
 
@@ -207,8 +210,8 @@ class SandboxProfileTest(unittest.TestCase):
         posts = self.step_post([ids["linkedin"], ids["twitter"]],
                                "Hello from the sandbox")
         posts += self.step_post([ids["instagram"]], "Hello from the sandbox",
-                                media=[image])
-        posts += self.step_post([{"id": ids["facebook"], "target": PAGE}],
+                                media=image)
+        posts += self.step_post(["%d:%s" % (ids["facebook"], PAGE)],
                                 "Hello from the sandbox")
         for post_id in posts:
             self.assertTrue(self.wait_post(post_id, "published")["remote_id"])
@@ -221,6 +224,8 @@ class SandboxProfileTest(unittest.TestCase):
         self.assertEqual(account["status"], "disconnected")
         self.assertEqual(account["status_reason"], "access was revoked")
         self.assertEqual(account["blocked_posts"], 1)
+        table = self.herald("accounts")
+        self.assertRegex(table, r"Disconnected: access was revoked")
 
         self.step_reauthorize(ids["twitter"])
         post = self.wait_post(held, "published")
