@@ -112,7 +112,8 @@ content_json(const struct herald_content_rules *c)
         "target_required", c->target_required, "link_separator",
         c->link_separator);
 
-    if (c->counting == HERALD_COUNT_WEIGHTED)
+    if (c->counting == HERALD_COUNT_WEIGHTED ||
+        (c->counting == HERALD_COUNT_CODEPOINTS && c->url_weight > 0))
         json_object_set_new(o, "url_weight", json_integer(c->url_weight));
     return o;
 }

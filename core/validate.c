@@ -358,7 +358,19 @@ count_units(const char *text, const struct herald_content_rules *rules)
 
     if (rules->counting == HERALD_COUNT_WEIGHTED)
         return weigh_text(text, rules->url_weight);
-    while ((n = next_cp(p, &cp)) > 0) {
+    while (*p) {
+        size_t url =
+            rules->counting == HERALD_COUNT_CODEPOINTS && rules->url_weight > 0
+                ? url_at(text, p)
+                : 0;
+
+        if (url > 0) {
+            units += rules->url_weight;
+            p += url;
+            continue;
+        }
+        if ((n = next_cp(p, &cp)) == 0)
+            break;
         units += rules->counting == HERALD_COUNT_UTF16 && cp > 0xFFFF ? 2 : 1;
         p += n;
     }
@@ -543,7 +555,8 @@ check_length(struct report *rep, uint64_t units, int with_link,
 
     if (rules->max_text == 0 || chars <= (long)rules->max_text)
         return;
-    if (rules->counting == HERALD_COUNT_WEIGHTED)
+    if (rules->counting == HERALD_COUNT_WEIGHTED ||
+        (rules->counting == HERALD_COUNT_CODEPOINTS && rules->url_weight > 0))
         snprintf(how, sizeof(how), " (every URL counts as %u)",
                  (unsigned)rules->url_weight);
     else if (rules->counting == HERALD_COUNT_UTF16)

@@ -98,7 +98,7 @@ static const char *const mst_default_scopes[] = {
 /* 500 characters, every URL counting 23, up to four images. */
 static const struct herald_content_rules mst_rules = {
     .max_text = 500,
-    .counting = HERALD_COUNT_WEIGHTED,
+    .counting = HERALD_COUNT_CODEPOINTS,
     .url_weight = 23,
     .media = HERALD_MEDIA_ALLOWED,
     .max_media = 4,

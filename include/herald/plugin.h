@@ -115,7 +115,8 @@ enum herald_token_model {
 
 /* How the text length of a post is counted. */
 enum herald_text_count {
-    /* Unicode code points. */
+    /* Unicode code points; with a url_weight above 0, every URL counts
+     * as url_weight instead. (Mastodon: 23) */
     HERALD_COUNT_CODEPOINTS = 1,
     /* Weighted: most Latin characters weigh 1, CJK and emoji 2, and every
      * URL counts as url_weight. (X) */
@@ -135,7 +136,7 @@ enum herald_media_rule {
 struct herald_content_rules {
     uint32_t max_text;               /* 0: no limit */
     enum herald_text_count counting; /* how max_text is counted */
-    uint32_t url_weight;             /* HERALD_COUNT_WEIGHTED only */
+    uint32_t url_weight;             /* WEIGHTED; CODEPOINTS when above 0 */
     enum herald_media_rule media;
     uint32_t max_media; /* images per post; 0 with HERALD_MEDIA_NONE */
     int text_required;  /* non-zero: a post without text is refused */

@@ -185,8 +185,9 @@ class SdkTest(unittest.TestCase):
         self.assertEqual(m["token_model"], "non_expiring")
         self.assertEqual(m["capabilities"], {
             "pkce": True, "refresh": False, "lookup": False,
-            "revoke": True, "targets": False})
+            "revoke": True, "targets": False, "deduplicates": True})
         self.assertEqual(m["content"]["max_text"], 500)
+        self.assertEqual(m["content"]["counting"], "codepoints")
         self.assertEqual(m["content"]["url_weight"], 23)
         self.assertEqual(m["content"]["max_media"], 4)
 
@@ -198,6 +199,15 @@ class SdkTest(unittest.TestCase):
         login = [r for r in self.net.requests
                  if r["path"] == "/oauth/authorize"][-1]
         self.assertEqual(login["query"]["code_challenge_method"], "S256")
+
+        # Mastodon's count: a character is 1 (CJK too), a URL 23.
+        cjk = "\u65e5" * 476 + " https://example.com/" + "x" * 60
+        status, body = self.w.api("POST", "/v1/posts/validate",
+                                  post_body([acc], text=cjk))
+        self.assertTrue(body["valid"], body)
+        status, body = self.w.api("POST", "/v1/posts/validate",
+                                  post_body([acc], text="12" + cjk))
+        self.assertFalse(body["valid"], body)
 
         # Text, then an image that the instance processes for a while.
         status, body = self.p.create(post_body([acc], text="hello fediverse"))

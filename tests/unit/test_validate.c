@@ -557,6 +557,42 @@ static const struct url_case urls[] = {
 };
 
 /* Links and image URLs are checked alike. */
+/* Code points, but every URL as url_weight: Mastodon's count. */
+static void
+test_codepoints_with_url_weight(void)
+{
+    struct herald_content_rules r = {
+        .max_text = 30,
+        .counting = HERALD_COUNT_CODEPOINTS,
+        .url_weight = 23,
+        .link_allowed = 1,
+    };
+    struct herald_content c = {0};
+    struct herald_problem p[2];
+
+    /* CJK and emoji count 1 each, unlike X's weighted count. */
+    CHECK(herald_validate_text_length("\xe6\x97\xa5\xe6\x9c\xac\xf0\x9f\x98"
+                                      "\x80",
+                                      &r) == 3);
+    CHECK(herald_validate_text_length("see https://example.com/a/very/long/"
+                                      "path/indeed ok",
+                                      &r) == 4 + 23 + 3);
+    /* Without a url_weight a URL is its characters. */
+    r.url_weight = 0;
+    CHECK(herald_validate_text_length("https://example.com/abcdefghijklmnop"
+                                      "qrstuvwxyz0123456789",
+                                      &r) == 56);
+    r.url_weight = 23;
+    /* A link appended to the text counts 23 too. */
+    c.text = "1234567";
+    c.link = "https://example.com/a/very/long/path/that/is/long";
+    CHECK(herald_validate_content(&c, &r, "Mastodon", " ", p, 2) == 1);
+    CHECK_CONTAINS(p[0].message, "31 characters");
+    CHECK_CONTAINS(p[0].message, "every URL counts as 23");
+    c.text = "123456";
+    CHECK(herald_validate_content(&c, &r, "Mastodon", " ", p, 2) == 0);
+}
+
 static void
 test_urls(void)
 {
@@ -637,6 +673,7 @@ main(void)
     test_many_problems();
     test_limits_off();
     test_urls();
+    test_codepoints_with_url_weight();
     test_valid_posts();
     return check_done();
 }
