@@ -214,6 +214,7 @@ static const struct api_route *const route_tables[] = {
     herald_api_post_routes,
     herald_api_bulk_routes,
     herald_api_link_routes,
+    herald_api_metrics_routes,
 };
 
 #define ROUTE_TABLES (sizeof(route_tables) / sizeof(*route_tables))
@@ -368,7 +369,10 @@ herald_api_handle(struct herald_request *req, void *udata)
     int path_known;
 
     route = find_route(herald_request_method(req), path, &params, &path_known);
-    if (route && route->open) {
+    herald_request_set_route(req, route ? route->pattern : NULL);
+    if (route && (route->open == API_OPEN ||
+                  (route->open == API_OPEN_IF_METRICS_PUBLIC &&
+                   d->cfg->metrics_public))) {
         route->fn(d, req, &params);
         return;
     }

@@ -1,10 +1,14 @@
 /*
- * api.h - the HTTP API under /v1: routing, authentication, answers.
+ * api.h - the HTTP API (under /v1, and /metrics): routing,
+ * authentication, answers.
  *
  * Every request the server completes lands in herald_api_handle(). The
  * API checks the API key (Authorization: Bearer, compared in constant
- * time; /v1/health alone is open), routes by method and path, and answers
- * in JSON. Errors have one shape: {"error": {"code", "message"}}.
+ * time; routes marked open need none, and GET /metrics none when
+ * metrics_public is set), routes by method and path, and answers in JSON
+ * (GET /metrics in Prometheus text). Errors have one shape:
+ * {"error": {"code", "message"}}. Each answer is counted in the metrics
+ * under the route pattern it matched.
  *
  * Calling context: the loop thread, from the server's handler callback.
  */

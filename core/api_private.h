@@ -29,10 +29,18 @@ typedef void (*api_handler_fn)(struct herald_daemon *d,
                                struct herald_request *req,
                                const struct api_params *params);
 
+/* Whether a route needs an API key. */
+enum {
+    API_KEY_NEEDED = 0,
+    API_OPEN = 1,
+    API_OPEN_IF_METRICS_PUBLIC = 2, /* open when metrics_public is set */
+};
+
 struct api_route {
     const char *method;
     const char *pattern; /* "/v1/accounts/:id"; ':' takes one segment */
-    int open;            /* no API key needed */
+    int open;            /* API_KEY_NEEDED, API_OPEN or
+                            API_OPEN_IF_METRICS_PUBLIC */
     api_handler_fn fn;
 };
 
@@ -43,6 +51,7 @@ extern const struct api_route herald_api_event_routes[];
 extern const struct api_route herald_api_post_routes[];
 extern const struct api_route herald_api_bulk_routes[];
 extern const struct api_route herald_api_link_routes[];
+extern const struct api_route herald_api_metrics_routes[];
 
 /*
  * Parses the request body as a JSON object. Returns a new reference, or

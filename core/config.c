@@ -128,6 +128,8 @@ static const struct herald_config_key engine_schema[] = {
      "days before a reconnect window closes that reminders go out"},
     {"test_clock", HERALD_CONF_BOOLEAN, 0, 0, "false",
      "let POST /v1/test/clock move the clock forward (tests only)"},
+    {"metrics_public", HERALD_CONF_BOOLEAN, 0, 0, "false",
+     "serve GET /metrics without an API key"},
     {"smtp_url", HERALD_CONF_STRING, 0, 0, NULL,
      "SMTP server notices are mailed through; absent or empty: no email"},
     {"smtp_from", HERALD_CONF_STRING, 0, 0, NULL,
@@ -337,6 +339,8 @@ engine_numbers(struct herald_config *cfg, const json_t *root)
     cfg->resend_unknown =
         json_is_true(json_object_get(root, "resend_unknown"));
     cfg->test_clock = json_is_true(json_object_get(root, "test_clock"));
+    cfg->metrics_public =
+        json_is_true(json_object_get(root, "metrics_public"));
     cfg->lateness_limit_s = get_integer(root, "lateness_limit_s");
     cfg->smtp_starttls = json_is_true(json_object_get(root, "smtp_starttls"));
     cfg->reauth_link_days = (unsigned)get_integer(root, "reauth_link_days");

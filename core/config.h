@@ -61,6 +61,7 @@ struct herald_config {
     int resend_unknown;           /* resend unknown outcomes to deduplicating
                                      networks; true default */
     int test_clock;           /* the clock may be moved forward; tests only */
+    int metrics_public;       /* GET /metrics needs no API key; false */
     int64_t lateness_limit_s; /* expire posts this late; 0: never */
     int reminder_days[8];     /* days before a hard deadline, descending */
     size_t reminder_count;

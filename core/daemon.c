@@ -21,6 +21,7 @@
 #include "hostapi.h"
 #include "keeper.h"
 #include "lockfile.h"
+#include "metrics.h"
 #include "notifier.h"
 #include "scheduler.h"
 #include "log.h"
@@ -230,6 +231,7 @@ start(struct herald_daemon *d, struct herald_error *err)
 {
     int rc;
 
+    herald_metrics_reset();
     rc = open_store(d, err);
     if (rc == 0)
         rc = herald_daemon_load_networks(d->cfg, &d->registry, err);

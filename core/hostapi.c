@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 
 struct herald_op {
     struct herald_network *net;
@@ -76,6 +77,9 @@ response_cb(const struct herald_client_response *resp, void *udata)
         .headers = resp->headers,
     };
 
+    herald_metrics_request(op->net->plugin->name,
+                           resp->transport == HERALD_TRANSPORT_OK,
+                           resp->status);
     /* The request still counts while its callback runs, so a complete()
      * from inside the callback cannot free the op under our feet. */
     if (!op->completed)
@@ -199,6 +203,9 @@ host_complete(struct herald_op *op, const struct herald_outcome *outcome,
         return;
     }
     op->completed = 1;
+    if (outcome->kind == HERALD_OUTCOME_RATE_LIMITED)
+        herald_metrics_rate_limit(op->net->plugin->name,
+                                  outcome->retry_at - herald_clock_now_ms());
     op->done(op, outcome, result, op->udata);
     maybe_free(op);
 }

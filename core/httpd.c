@@ -32,6 +32,7 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #if MHD_VERSION < 0x00097002
 typedef int MHD_Result;
@@ -65,6 +66,7 @@ struct herald_request {
     int handled;
     int suspended;
     ev_tstamp started;
+    const char *route; /* the route pattern matched, for the metrics */
     struct MHD_Response *response;
     unsigned status;
 };
@@ -413,6 +415,12 @@ herald_request_path(const struct herald_request *req)
     return req->path;
 }
 
+void
+herald_request_set_route(struct herald_request *req, const char *route)
+{
+    req->route = route;
+}
+
 const char *
 herald_request_header(const struct herald_request *req, const char *name)
 {
@@ -480,6 +488,8 @@ herald_request_respond(struct herald_request *req, unsigned status,
     }
     req->response = resp;
     req->status = status;
+    herald_metrics_api(req->method, req->route, status,
+                       ev_time() - req->started);
 
     if (req->suspended) {
         req->suspended = 0;

@@ -64,6 +64,10 @@ void herald_httpd_stop(struct herald_httpd *h);
 const char *herald_request_method(const struct herald_request *req);
 const char *herald_request_path(const struct herald_request *req);
 
+/* Names the route pattern req matched ("/v1/posts/:id"), which its
+ * answer is counted under in the metrics; route must live forever. */
+void herald_request_set_route(struct herald_request *req, const char *route);
+
 /* A request header (case-insensitive) or query argument, or NULL.
  * Borrowed until the request is answered. */
 const char *herald_request_header(const struct herald_request *req,

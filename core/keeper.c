@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "hostapi.h"
 #include "log.h"
+#include "metrics.h"
 #include "scheduler.h"
 
 /* Most actions in flight at once, and claimed per wake-up. */
@@ -495,6 +496,24 @@ check_done(struct action *x, const struct herald_outcome *o)
     }
 }
 
+/* Counts a finished renewal (renewed only with new credentials) or
+ * access check. */
+static void
+count_action(const struct action *x, const struct herald_outcome *o,
+             const struct herald_result *res)
+{
+    const char *name = x->net->plugin->name;
+    int ok = o->kind == HERALD_OUTCOME_DONE;
+
+    if (x->kind == ACTION_RENEW)
+        herald_metrics_renewal(name, ok && res && res->credentials
+                                         ? HERALD_METRICS_OK
+                                         : HERALD_METRICS_FAILED);
+    else
+        herald_metrics_check(name,
+                             ok ? HERALD_METRICS_OK : HERALD_METRICS_FAILED);
+}
+
 static void
 on_action(struct herald_op *op, const struct herald_outcome *outcome,
           const struct herald_result *result, void *udata)
@@ -502,6 +521,8 @@ on_action(struct herald_op *op, const struct herald_outcome *outcome,
     struct action *x = udata;
 
     (void)op;
+    if (!x->k->stopping)
+        count_action(x, outcome, result);
     /* At shutdown a renewal in flight stays marked as interrupted. */
     if (!x->k->stopping && x->kind == ACTION_RENEW)
         renew_done(x, outcome, result);

@@ -27,6 +27,7 @@
 #include "letters.h"
 #include "log.h"
 #include "mail.h"
+#include "metrics.h"
 #include "webhook.h"
 
 /* How often the audit trail is looked at, in seconds. */
@@ -623,6 +624,10 @@ on_sent(const struct herald_client_response *resp, void *udata)
     }
     unlink_delivery(n, dl);
     classify(dl, resp, &end, err, sizeof(err));
+    herald_metrics_notice(herald_store_notice_channel_name(dl->channel),
+                          end.status == HERALD_NOTICE_DELIVERED
+                              ? HERALD_METRICS_NOTICE_DELIVERED
+                              : HERALD_METRICS_NOTICE_FAILED);
     if (end.status == HERALD_NOTICE_DELIVERED) {
         log_success(n, dl);
     } else {
@@ -634,12 +639,16 @@ on_sent(const struct herald_client_response *resp, void *udata)
         else
             end.next_attempt_at = herald_config_retry_at(
                 n->d->cfg, notice.attempts, now_ms(), r);
-        if (end.status == HERALD_NOTICE_FAILED)
+        if (end.status == HERALD_NOTICE_FAILED) {
+            herald_metrics_notice(
+                herald_store_notice_channel_name(dl->channel),
+                HERALD_METRICS_NOTICE_GAVE_UP);
             HLOG_ACCOUNT(LOG_WARNING, "notifier", dl->account_id, 0,
                          "notice %lld by %s failed after %lld attempts",
                          (long long)dl->id,
                          herald_store_notice_channel_name(dl->channel),
                          (long long)notice.attempts);
+        }
         herald_store_notice_clear(&notice);
     }
     herald_store_notice_attempt_end(n->d->store, dl->id, dl->attempt_id, &end);
@@ -756,6 +765,8 @@ give_up(struct herald_notifier *n, const struct herald_store_notice *notice,
     HLOG_ACCOUNT(LOG_WARNING, "notifier", notice->account_id, 0,
                  "notice %lld by %s abandoned: %s", (long long)notice->id,
                  herald_store_notice_channel_name(notice->channel), why);
+    herald_metrics_notice(herald_store_notice_channel_name(notice->channel),
+                          HERALD_METRICS_NOTICE_GAVE_UP);
     if (herald_store_notice_attempt_begin(n->d->store, notice->id, now,
                                           now + LEASE_MS, &attempt_id) == 0)
         herald_store_notice_attempt_end(n->d->store, notice->id, attempt_id,

@@ -20,6 +20,7 @@
 #include "hostapi.h"
 #include "keeper.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Posts queued per pass, and accounts looked at per pass. */
 #define PROMOTE_BATCH 512
@@ -330,6 +331,7 @@ on_published(struct herald_op *op, const struct herald_outcome *o,
     (void)result;
     /* At shutdown the attempt stays publishing: reconciled at start. */
     if (!j->s->stopping) {
+        herald_metrics_publish(j->net->plugin->name, o->kind);
         herald_store_begin(d->store);
         end_attempt(j, o);
         apply_outcome(j, o);
@@ -433,6 +435,8 @@ launch(struct job *j)
     set_busy(s, j->post.account_id, 1);
     s->in_flight++;
     s->per_network[j->net_index]++;
+    if (!j->reconcile && j->post.attempts == 0)
+        herald_metrics_lateness(p->name, now_ms() - j->post.scheduled_at);
 
     op = rc == 0
              ? herald_op_new(j->net, j->post.account_id, j->post.id,

@@ -12,8 +12,9 @@
  * This header is the store's whole public interface. Its sections are
  * implemented by store.c (opening, transactions, writability),
  * migrations.c (the schema), accounts.c (accounts and credentials),
- * authorizations.c (authorization attempts) and events.c (the audit
- * trail), which share store_private.h and nothing else.
+ * authorizations.c (authorization attempts), events.c (the audit
+ * trail) and counts.c (counts by network and state), which share
+ * store_private.h and nothing else.
  *
  * Calling context: a struct herald_store belongs to the loop thread.
  * Every function here runs there, one at a time; none may be called from
@@ -37,7 +38,7 @@
 /* The connection: store.c, and the schema: migrations.c */
 
 /* The schema version this herald writes and understands. */
-#define HERALD_STORE_SCHEMA_VERSION 1
+#define HERALD_STORE_SCHEMA_VERSION 2
 
 /* An open store. Opaque. */
 struct herald_store;
@@ -656,6 +657,36 @@ int herald_store_network_hold_get(struct herald_store *st, const char *network,
                                   int64_t *until);
 int herald_store_network_hold_set(struct herald_store *st, const char *network,
                                   int64_t until);
+
+/* Counts by network and state (counts.c) */
+
+/* What herald_store_counts() counts. */
+enum herald_store_counted {
+    HERALD_STORE_COUNT_POSTS,
+    HERALD_STORE_COUNT_ACCOUNTS,
+};
+
+/* One count; the strings are malloc()ed, freed by
+ * herald_store_counts_clear(). */
+struct herald_store_count {
+    const char *network;
+    const char *status; /* the store's name of the state: "published" */
+    int64_t n;
+};
+
+/*
+ * Reads how many posts (or accounts) each network has in each state,
+ * at most max rows into out and their number into *n. Triggers keep
+ * these counts with every write, so this reads a few rows whatever the
+ * size of the store. A row may count 0. Returns 0, or a negative errno
+ * value with *n 0 and nothing to free.
+ */
+int herald_store_counts(struct herald_store *st,
+                        enum herald_store_counted what,
+                        struct herald_store_count *out, size_t max, size_t *n);
+
+/* Frees the strings of n counts read by herald_store_counts(). */
+void herald_store_counts_clear(struct herald_store_count *c, size_t n);
 
 /* Idempotency keys (idempotency.c) */
 

@@ -6,10 +6,11 @@
  * the key check), migrations.c (the schema), accounts.c (accounts and
  * their credentials), authorizations.c (OAuth authorization attempts) and
  * events.c (the audit trail), notices.c and links.c (the notifier's
- * deliveries and one-time links). This header is included by those files
- * only; no other module may include it or touch struct herald_store's
- * fields. Names here start with store_ rather than herald_store_, so a
- * call site shows that it uses the store's insides.
+ * deliveries and one-time links), counts.c (counts by state). This
+ * header is included by those files only; no other module may include it
+ * or touch struct herald_store's fields. Names here start with store_
+ * rather than herald_store_, so a call site shows that it uses the
+ * store's insides.
  *
  * The helpers below follow one pattern: a statement is taken from the
  * cache, bound in a straight list that keeps the first failure, run once,
@@ -104,6 +105,9 @@ enum store_stmt {
     STMT_POST_SELECT,
     STMT_REMINDER_SENT,
     STMT_REMINDER_PUT,
+    /* counts.c */
+    STMT_POST_COUNTS,
+    STMT_ACCOUNT_COUNTS,
     /* idempotency.c */
     STMT_IDEMPOTENCY_GET,
     STMT_IDEMPOTENCY_PUT,

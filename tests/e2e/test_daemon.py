@@ -42,7 +42,7 @@ class DaemonTest(unittest.TestCase):
             health = json.loads(body)
             self.assertEqual(health["status"], "ok")
             self.assertTrue(health["store"]["ok"])
-            self.assertEqual(health["store"]["schema_version"], 1)
+            self.assertEqual(health["store"]["schema_version"], 2)
             self.assertEqual(health["plugins"]["loaded"], 1)
             self.assertEqual(health["plugins"]["enabled"], 1)
 

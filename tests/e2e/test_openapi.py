@@ -32,7 +32,11 @@ DOC_PATH = os.path.join(SOURCE, "docs", "openapi.json")
 GUIDE_PATH = os.path.join(SOURCE, "docs", "api.md")
 METHODS = ("get", "post", "put", "patch", "delete")
 ROUTE = re.compile(r'\{\s*"(GET|POST|PUT|PATCH|DELETE)"\s*,\s*"([^"]+)"'
-                   r'\s*,\s*([01])\s*,')
+                   r'\s*,\s*(\w+)\s*,')
+# How a route table says whether a route needs a key: open (no key), or
+# keyed; /metrics needs one unless metrics_public says otherwise, and is
+# documented as it is by default.
+OPEN = {"1": True, "0": False, "API_OPEN_IF_METRICS_PUBLIC": False}
 HEADING = re.compile(r"^#+ `(GET|POST|PUT|PATCH|DELETE) (/\S+)`\s*$", re.M)
 LINK = re.compile(r"http://127\.0\.0\.1:\d+(/v1/r/[A-Za-z0-9_-]{43})")
 DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?"
@@ -57,7 +61,10 @@ def code_routes():
         with open(os.path.join(core, name)) as f:
             for method, path, open_ in ROUTE.findall(f.read()):
                 path = re.sub(r":(\w+)", r"{\1}", path)
-                routes.add((method, path, open_ == "1"))
+                if open_ not in OPEN:
+                    raise AssertionError("%s: %s %s: unknown openness %r"
+                                         % (name, method, path, open_))
+                routes.add((method, path, OPEN[open_]))
     return routes
 
 
@@ -475,6 +482,11 @@ class DaemonTest(unittest.TestCase):
                          {"twitter", "linkedin"})
         self.error_code(401, "unauthorized", "GET", "/v1/networks",
                         key=None)
+        _, text, headers = self.call("GET", "/metrics", accept="text/plain")
+        self.assertIn("# TYPE herald_build_info gauge", text)
+        self.assertEqual(headers["content-type"],
+                         "text/plain; version=0.0.4; charset=utf-8")
+        self.error_code(401, "unauthorized", "GET", "/metrics", key=None)
         clock = self.expect(200, "POST", "/v1/test/clock",
                             {"advance_s": 0})
         self.assertEqual(clock["offset_ms"], 0)

@@ -109,6 +109,7 @@ test_embedded_default(void)
     CHECK(cfg->connection_timeout_s == 30);
     CHECK(cfg->request_deadline_s == 60);
     CHECK(cfg->max_connections == 256);
+    CHECK(cfg->metrics_public == 0);
 
     /* The built-in plugin directory hangs off the program's directory. */
     CHECK(cfg->plugin_dir[0] == '/');
@@ -147,7 +148,8 @@ test_every_key(void)
                   "  \"max_header_bytes\": 1024,\n"
                   "  \"connection_timeout_s\": 5,\n"
                   "  \"request_deadline_s\": 10,\n"
-                  "  \"max_connections\": 3\n"
+                  "  \"max_connections\": 3,\n"
+                  "  \"metrics_public\": true\n"
                   "}\n");
 
     if (!cfg)
@@ -168,6 +170,7 @@ test_every_key(void)
     CHECK(cfg->connection_timeout_s == 5);
     CHECK(cfg->request_deadline_s == 10);
     CHECK(cfg->max_connections == 3);
+    CHECK(cfg->metrics_public == 1);
 
     /* Relative paths hang off the file's directory, absolute ones stay. */
     CHECK_STR(cfg->store_path, abs_path("config/data/herald.db"));
@@ -252,6 +255,9 @@ test_types_and_ranges(void)
                        ENGINE ":1:2: key 'api_keys': expected an array of "
                               "non-empty strings or secret references, got a "
                               "string");
+    check_engine_error("{\"metrics_public\": \"yes\"}", -EINVAL,
+                       ENGINE ":1:2: key 'metrics_public': expected true "
+                              "or false, got \"yes\"");
     /* A key that is not secret takes no reference. */
     check_engine_error("{\"store_path\": {\"env\": \"HOME\"}}", -EINVAL,
                        ENGINE ":1:2: key 'store_path': expected a non-empty "
