@@ -323,9 +323,14 @@ herald_daemon_run(const struct herald_config *cfg, struct herald_error *err)
     }
     d.started = ev_now(d.loop);
 
+    /*
+     * Watched from the start: a stop signal that comes while the daemon
+     * is still starting (it may already answer) waits for the loop
+     * instead of killing the process.
+     */
+    watch_signals(&d);
     rc = start(&d, err);
     if (rc == 0) {
-        watch_signals(&d);
         HLOG(LOG_NOTICE, "daemon", "herald %s ready", HERALD_VERSION);
         ev_run(d.loop, 0);
         HLOG(LOG_NOTICE, "daemon", "stopped cleanly");
