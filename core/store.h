@@ -140,7 +140,7 @@ int herald_store_rekey(struct herald_store *st, const struct herald_key *to,
 
 /* Accounts and their credentials: accounts.c */
 
-/* The states of an account; product.md draws the lifecycle. */
+/* The states of an account; keeper.h draws the lifecycle. */
 enum herald_account_status {
     HERALD_ACCOUNT_PENDING = 0,
     HERALD_ACCOUNT_ACTIVE = 1,
