@@ -122,6 +122,7 @@ int64_t herald_config_retry_at(const struct herald_config *cfg,
  *     "client_secret" string, secret, required
  *     "redirect_uri"  URL, required
  *     "scopes"        array of strings, default default_scopes
+ *     "concurrency"   integer 1..1024, default 8
  * default_scopes is NULL-terminated and may be NULL (an empty array).
  * name must be a network id: lower case letters, digits and '_'.
  *

@@ -9,13 +9,13 @@
  * token is due for one, otherwise a cheap identity check for an account
  * that has had no successful call for the configured interval.
  *
- * Account states (product.md), with the function behind each move:
+ * Account states, with the function behind each move:
  *
  *  pending --authorized--> active            (oauth.c, store_account)
  *  active --refresh or check ok--> active    (action_ok)
  *  active --transient failure--> degraded    (action_transient)
  *  degraded --ok--> active                   (action_ok: "recovered")
- *  active|degraded --access lost--> disconnected   (action_lost,
+ *  active|degraded --access lost--> disconnected   (disconnect,
  *                                              herald_keeper_report)
  *  disconnected --reauthorized--> active     (oauth.c, same identity)
  *  any --removed--> removed                  (api_accounts.c)

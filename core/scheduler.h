@@ -2,21 +2,31 @@
  * scheduler.h - publishes posts when they fall due, once, in order,
  * within each network's limits, and reconciles what a crash cut short.
  *
- * Post states (product.md), with the function behind each move:
+ * Post states, with the function behind each move:
  *
  *   scheduled --due--> queued                 (store: posts_promote)
  *   retrying --due--> queued                  (store: posts_promote)
- *   queued --account not active--> blocked    (block_account)
- *   queued --> publishing                     (start_job: attempt_begin)
- *   publishing --done or duplicate--> published         (job_done)
- *   publishing --rejected, or retries exhausted--> failed (job_done)
+ *   queued --account not active, network not enabled--> blocked
+ *                                             (block_account)
+ *   queued --later than its lateness limit--> expired   (too_late)
+ *   queued --> publishing                     (consider: attempt_begin)
+ *   publishing --done or duplicate--> published     (apply_outcome)
+ *   publishing --rejected, or retries exhausted--> failed
+ *                                             (apply_outcome, job_retry)
  *   publishing --transient, rate limited--> retrying    (job_retry)
- *   publishing --token expired--> queued (after one renewal) (job_done)
- *   publishing --access lost--> blocked                 (job_done)
- *   publishing --outcome unknown--> unknown             (job_done)
- *   publishing --found after a crash--> published (reconcile_done)
- *   publishing --not found after a crash--> queued      (reconcile_done)
- *   publishing --cannot tell after a crash--> unknown   (reconcile)
+ *   publishing --token expired--> queued (after one renewal)
+ *                                             (job_token_expired)
+ *   publishing --access lost--> blocked             (apply_outcome)
+ *   publishing --outcome unknown--> unknown, or retrying where a repeat
+ *                                   is answered as a duplicate
+ *                                             (apply_outcome)
+ *   publishing --found after a crash--> published   (on_reconciled)
+ *   publishing --not found after a crash--> queued  (on_reconciled)
+ *   publishing --cannot tell after a crash--> unknown
+ *                                             (reconcile, on_reconciled)
+ *   publishing --crash, repeats answered as duplicates--> queued
+ *                                             (requeue_interrupted)
+ *   blocked --reconnect or release--> queued  (oauth.c, api_bulk.c)
  *   failed|unknown --retry (API)--> scheduled           (api_posts.c)
  *   scheduled|queued|retrying|blocked --cancel (API)--> canceled
  *

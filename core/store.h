@@ -10,11 +10,13 @@
  * and bound to its row and field before it reaches SQLite.
  *
  * This header is the store's whole public interface. Its sections are
- * implemented by store.c (opening, transactions, writability),
- * migrations.c (the schema), accounts.c (accounts and credentials),
- * authorizations.c (authorization attempts), events.c (the audit
- * trail) and counts.c (counts by network and state), which share
- * store_private.h and nothing else.
+ * implemented by store.c (opening, transactions, writability, re-key),
+ * migrations.c (the schema), accounts.c (accounts and reminders),
+ * credentials.c (sealed tokens), authorizations.c (authorization
+ * attempts), posts.c (posts, attempts and holds), idempotency.c
+ * (idempotency keys), events.c (the audit trail), notices.c and links.c
+ * (the notifier's deliveries and one-time links) and counts.c (counts by
+ * network and state), which share store_private.h and nothing else.
  *
  * Calling context: a struct herald_store belongs to the loop thread.
  * Every function here runs there, one at a time; none may be called from
@@ -138,7 +140,7 @@ int herald_store_rekey(struct herald_store *st, const struct herald_key *to,
 
 /* Accounts and their credentials: accounts.c */
 
-/* The states of an account; product.md draws the lifecycle. */
+/* The states of an account; keeper.h draws the lifecycle. */
 enum herald_account_status {
     HERALD_ACCOUNT_PENDING = 0,
     HERALD_ACCOUNT_ACTIVE = 1,

@@ -3,10 +3,12 @@
  *
  * The store is one public header (store.h) implemented by several files:
  * store.c (the connection, transactions, the statement cache, meta and
- * the key check), migrations.c (the schema), accounts.c (accounts and
- * their credentials), authorizations.c (OAuth authorization attempts) and
- * events.c (the audit trail), notices.c and links.c (the notifier's
- * deliveries and one-time links), counts.c (counts by state). This
+ * the key check), migrations.c (the schema), accounts.c (accounts),
+ * credentials.c (their sealed tokens), authorizations.c (OAuth
+ * authorization attempts), posts.c (posts, attempts and holds),
+ * idempotency.c (idempotency keys), events.c (the audit trail),
+ * notices.c and links.c (the notifier's deliveries and one-time links),
+ * counts.c (counts by state). This
  * header is included by those files only; no other module may include it
  * or touch struct herald_store's fields. Names here start with store_
  * rather than herald_store_, so a call site shows that it uses the
