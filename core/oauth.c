@@ -52,13 +52,22 @@ enabled_network(struct herald_daemon *d, const char *name)
     return net && net->enabled ? net : NULL;
 }
 
+/*
+ * Whether url starts with one of the configured return URLs, ending
+ * where that one ends or at a boundary ('/', '?', '#'): a prefix written
+ * without its final '/' ("https://app.example.com") does not admit
+ * another host that merely starts the same ("https://app.example.com.evil
+ * .net/").
+ */
 static int
 return_url_allowed(const struct herald_config *cfg, const char *url)
 {
     for (size_t i = 0; i < cfg->return_url_count; i++) {
-        size_t n = strlen(cfg->return_urls[i]);
+        const char *prefix = cfg->return_urls[i];
+        size_t n = strlen(prefix);
 
-        if (strncmp(url, cfg->return_urls[i], n) == 0)
+        if (n > 0 && strncmp(url, prefix, n) == 0 &&
+            (prefix[n - 1] == '/' || strchr("/?#", url[n])))
             return 1;
     }
     return 0;

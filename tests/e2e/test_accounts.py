@@ -176,6 +176,19 @@ class Common:
         self.assertEqual(status, 400)
         self.assertEqual(body["error"]["code"], "return_url_not_allowed")
 
+        # A prefix without its final '/' ends at a boundary: no other
+        # host that merely starts the same.
+        for url, allowed in (("http://partner.example/back", True),
+                             ("http://partner.example?from=herald", True),
+                             ("http://partner.example", True),
+                             ("http://partner.example.evil.net/", False),
+                             ("http://partner.examples/", False),
+                             ("http://partner.example:8443/", False)):
+            status, body = self.w.api("POST", "/v1/connect", {
+                "network": self.NETWORK, "owner_id": "o",
+                "return_url": url})
+            self.assertEqual(status, 201 if allowed else 400, (url, body))
+
     def test_remove_keeps_events_and_erases_credentials(self):
         account_id = self.w.connect(self.NETWORK, user="alice")
         status, body = self.w.api("DELETE", "/v1/accounts/%d" % account_id)

@@ -64,7 +64,8 @@ class World:
         self.env.config["listen_port"] = self.port
         self.env.config["retry_floor_ms"] = 300
         self.env.config["retry_ceiling_ms"] = 2000
-        self.env.config["return_urls"] = ["http://app.example/"]
+        self.env.config["return_urls"] = ["http://app.example/",
+                                          "http://partner.example"]
         self.env.config.update(engine or {})
         os.unlink(self.env.path("networks/fixture.json"))
         for name in networks or NETWORKS:
