@@ -35,6 +35,8 @@ struct herald_client {
     size_t max_body;
     size_t pending;
     struct transfer *transfers; /* doubly linked, for cancel_all */
+    int (*before_send)(void *arg);
+    void *before_send_arg;
 };
 
 /* One request in flight. */
@@ -451,6 +453,8 @@ new_transfer(struct herald_client *c, herald_client_done_fn done, void *udata)
 static int
 start_transfer(struct herald_client *c, struct transfer *t, int rc)
 {
+    if (rc == 0 && c->before_send)
+        rc = c->before_send(c->before_send_arg);
     if (rc == 0 && curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
         rc = -ENOMEM;
     if (rc != 0) {
@@ -563,6 +567,14 @@ size_t
 herald_client_pending(const struct herald_client *c)
 {
     return c->pending;
+}
+
+void
+herald_client_set_before_send(struct herald_client *c, int (*fn)(void *arg),
+                              void *arg)
+{
+    c->before_send = fn;
+    c->before_send_arg = arg;
 }
 
 void

@@ -104,6 +104,15 @@ int herald_client_send_mail(struct herald_client *c,
 size_t herald_client_pending(const struct herald_client *c);
 
 /*
+ * Has fn(arg) run before any request or mail leaves, from then on: a
+ * request is not sent, and its send fails with fn's negative errno value,
+ * when fn fails. The daemon makes the store durable there (store.h,
+ * herald_store_flush()). fn may be NULL.
+ */
+void herald_client_set_before_send(struct herald_client *c,
+                                   int (*fn)(void *arg), void *arg);
+
+/*
  * Ends every request in flight: each completion callback runs once with
  * HERALD_TRANSPORT_CANCELED before this returns.
  */

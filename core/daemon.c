@@ -226,6 +226,31 @@ watch_signals(struct herald_daemon *d)
     ev_signal_start(d->loop, &d->sigterm);
 }
 
+/*
+ * Makes the store's open batch durable (store.h): before a request
+ * leaves, before an answer is given, and at the end of each turn of the
+ * loop, so nothing outside can see work that a crash could still undo.
+ */
+static int
+flush_store(void *arg)
+{
+    struct herald_daemon *d = arg;
+    int rc = herald_store_flush(d->store);
+
+    if (rc != 0)
+        HLOG(LOG_ERR, "daemon", "cannot commit to the store: %s",
+             strerror(-rc));
+    return rc;
+}
+
+static void
+flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    flush_store(w->data);
+}
+
 static int
 start(struct herald_daemon *d, struct herald_error *err)
 {
@@ -245,8 +270,15 @@ start(struct herald_daemon *d, struct herald_error *err)
             herald_error_set(err, "cannot start the HTTP client: %s",
                              strerror(-rc));
     }
-    if (rc == 0)
+    if (rc == 0) {
+        herald_client_set_before_send(d->client, flush_store, d);
+        ev_prepare_init(&d->flush, flush_cb);
+        d->flush.data = d;
+        ev_prepare_start(d->loop, &d->flush);
         rc = start_server(d, err);
+    }
+    if (rc == 0)
+        herald_httpd_set_before_answer(d->httpd, flush_store, d);
     if (rc == 0) {
         rc = herald_keeper_start(d);
         if (rc != 0)
@@ -275,6 +307,7 @@ teardown(struct herald_daemon *d)
     ev_signal_stop(d->loop, &d->sigterm);
     ev_signal_stop(d->loop, &d->sighup);
     ev_timer_stop(d->loop, &d->drain);
+    ev_prepare_stop(d->loop, &d->flush);
     herald_notifier_stop(d);
     herald_scheduler_stop(d);
     herald_keeper_stop(d);
@@ -291,6 +324,8 @@ teardown(struct herald_daemon *d)
     herald_client_free(d->client);
     d->client = NULL;
     herald_host_fini();
+    if (d->store)
+        flush_store(d);
     herald_store_close(d->store);
     d->store = NULL;
     herald_lockfile_release(d->store_lock);

@@ -40,6 +40,7 @@ struct herald_daemon {
     ev_signal sigterm;
     ev_signal sighup;
     ev_timer drain;              /* polls in-flight work while stopping */
+    ev_prepare flush;            /* commits the store's batch each turn */
     ev_tstamp started;           /* loop time at start */
     ev_tstamp stop_asked;        /* loop time of the stop signal, 0 before */
     unsigned auth_failures;      /* failed API key checks in the window */

@@ -52,6 +52,8 @@ struct herald_httpd {
     ev_timer timer;
     ev_idle kick;
     unsigned in_flight;
+    int (*before_answer)(void *arg);
+    void *before_answer_arg;
 };
 
 struct herald_request {
@@ -178,6 +180,12 @@ call_handler(struct herald_request *r)
     struct herald_httpd *h = r->httpd;
 
     r->handled = 1;
+    if (h->before_answer && h->before_answer(h->before_answer_arg) != 0) {
+        herald_request_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "store_unavailable",
+                             "the store cannot save changes now; try again");
+        return;
+    }
     if (r->too_big) {
         herald_request_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
                              "request body is larger than %zu bytes",
@@ -379,6 +387,14 @@ herald_httpd_in_flight(const struct herald_httpd *h)
 }
 
 void
+herald_httpd_set_before_answer(struct herald_httpd *h, int (*fn)(void *arg),
+                               void *arg)
+{
+    h->before_answer = fn;
+    h->before_answer_arg = arg;
+}
+
+void
 herald_httpd_quiesce(struct herald_httpd *h)
 {
     int fd = (int)MHD_quiesce_daemon(h->mhd);
@@ -477,6 +493,12 @@ herald_request_respond(struct herald_request *req, unsigned status,
 
     if (req->response)
         return -EALREADY;
+    if (status < 500 && req->httpd->before_answer &&
+        req->httpd->before_answer(req->httpd->before_answer_arg) != 0)
+        return herald_request_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                    "store_unavailable",
+                                    "the store could not save the change; "
+                                    "try again");
     resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
                                            MHD_RESPMEM_MUST_COPY);
     if (!resp)

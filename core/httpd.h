@@ -51,6 +51,16 @@ int herald_httpd_start(struct ev_loop *loop, const char *address, int port,
 /* Returns the port actually listened on. */
 int herald_httpd_port(const struct herald_httpd *h);
 
+/*
+ * Has fn(arg) run before each request is handled and before each answer
+ * is given, from then on. When it fails, the request is answered 503
+ * store_unavailable instead: the daemon makes the store durable there
+ * (store.h, herald_store_flush()), so no answer tells of a change that
+ * could still be lost. fn may be NULL.
+ */
+void herald_httpd_set_before_answer(struct herald_httpd *h,
+                                    int (*fn)(void *arg), void *arg);
+
 /* Stops accepting new connections; requests in progress go on. */
 void herald_httpd_quiesce(struct herald_httpd *h);
 

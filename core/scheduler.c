@@ -59,6 +59,8 @@ struct job {
     const char **media;
     struct herald_post plugin_post;
     json_t *checkpoint;
+    int claimed;      /* counted in flight, its account busy */
+    struct job *next; /* run(): started once the pass is durable */
 };
 
 static void arm(struct herald_scheduler *s);
@@ -332,6 +334,8 @@ on_published(struct herald_op *op, const struct herald_outcome *o,
     /* At shutdown the attempt stays publishing: reconciled at start. */
     if (!j->s->stopping) {
         herald_metrics_publish(j->net->plugin->name, o->kind);
+        /* Outcomes that arrive together are committed together. */
+        herald_store_batch(d->store);
         herald_store_begin(d->store);
         end_attempt(j, o);
         apply_outcome(j, o);
@@ -354,6 +358,7 @@ on_reconciled(struct herald_op *op, const struct herald_outcome *o,
     (void)op;
     (void)result;
     if (!j->s->stopping) {
+        herald_store_batch(d->store);
         herald_store_begin(d->store);
         end_attempt(j, o);
         if (o->kind == HERALD_OUTCOME_DONE)
@@ -422,19 +427,41 @@ new_job(struct herald_scheduler *s, struct herald_network *net,
     return j;
 }
 
+/* Counts j in flight and its account busy, for the limits. */
+static void
+claim(struct job *j)
+{
+    struct herald_scheduler *s = j->s;
+
+    set_busy(s, j->post.account_id, 1);
+    s->in_flight++;
+    s->per_network[j->net_index]++;
+    j->claimed = 1;
+}
+
+/* Drops a claimed job that was never started. */
+static void
+unclaim(struct job *j)
+{
+    struct herald_scheduler *s = j->s;
+
+    set_busy(s, j->post.account_id, 0);
+    s->in_flight--;
+    s->per_network[j->net_index]--;
+    job_free(j);
+}
+
 /* Runs the plugin operation of j; on failure to start, ends it as a
  * transient failure. */
 static void
 launch(struct job *j)
 {
-    struct herald_scheduler *s = j->s;
     const struct herald_plugin *p = j->net->plugin;
     struct herald_op *op;
     int rc = load_job(j);
 
-    set_busy(s, j->post.account_id, 1);
-    s->in_flight++;
-    s->per_network[j->net_index]++;
+    if (!j->claimed)
+        claim(j);
     if (!j->reconcile && j->post.attempts == 0)
         herald_metrics_lateness(p->name, now_ms() - j->post.scheduled_at);
 
@@ -518,12 +545,13 @@ block_account(struct herald_scheduler *s, int64_t account_id,
 }
 
 /*
- * Looks at one account with queued posts and starts its first post if it
- * may go now. *wake is lowered to when a held account may go.
+ * Looks at one account with queued posts and, if its first post may go
+ * now, begins its attempt and adds it to *ready. *wake is lowered to when
+ * a held account may go.
  */
 static void
 consider(struct herald_scheduler *s, int64_t account_id, int64_t now,
-         int64_t *wake)
+         int64_t *wake, struct job **ready)
 {
     struct herald_daemon *d = s->d;
     struct herald_store_account a = {0};
@@ -554,14 +582,32 @@ consider(struct herald_scheduler *s, int64_t account_id, int64_t now,
         if (j && too_late(s, j, now))
             job_free(j);
         else if (j && herald_store_attempt_begin(d->store, post_id, now,
-                                                 &j->attempt_id) == 0)
-            launch(j);
-        else if (j)
+                                                 &j->attempt_id) == 0) {
+            claim(j);
+            j->next = *ready;
+            *ready = j;
+        } else if (j)
             job_free(j);
     }
     if (hold > now && (*wake == 0 || hold < *wake))
         *wake = hold;
     herald_store_account_clear(&a);
+}
+
+/* Reverses a list of jobs, so they start in the order considered. */
+static struct job *
+reverse(struct job *j)
+{
+    struct job *out = NULL;
+
+    while (j) {
+        struct job *next = j->next;
+
+        j->next = out;
+        out = j;
+        j = next;
+    }
+    return out;
 }
 
 static void
@@ -571,10 +617,14 @@ run(struct herald_scheduler *s)
     int64_t ids[ACCOUNT_BATCH];
     int64_t now = now_ms();
     int64_t wake = 0;
+    struct job *ready = NULL;
     size_t n = 0;
+    int durable;
 
     s->running = 1;
     s->rerun = 0;
+    /* The whole pass is one commit, made before any attempt is sent. */
+    herald_store_batch(d->store);
     herald_store_posts_promote(d->store, now, PROMOTE_BATCH, &n);
     if (n == PROMOTE_BATCH)
         herald_scheduler_kick(d);
@@ -582,8 +632,21 @@ run(struct herald_scheduler *s)
         for (size_t i = 0; i < n; i++) {
             if (s->in_flight >= d->cfg->publish_concurrency)
                 break;
-            consider(s, ids[i], now, &wake);
+            consider(s, ids[i], now, &wake, &ready);
         }
+    }
+    durable = herald_store_flush(d->store) == 0;
+    ready = reverse(ready);
+    while (ready) {
+        struct job *j = ready;
+
+        ready = j->next;
+        /* Not durable: never sent; the posts are queued again as they
+         * were, and the timer tries later. */
+        if (durable)
+            launch(j);
+        else
+            unclaim(j);
     }
     s->running = 0;
     if (s->rerun) {

@@ -325,7 +325,8 @@ herald_store_rollback(struct herald_store *st)
         return;
     /* Fails harmlessly when SQLite already rolled back after an error. */
     sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-    st->depth--;
+    if (--st->depth == 0)
+        st->batch = 0;
 }
 
 int
@@ -341,8 +342,43 @@ herald_store_commit(struct herald_store *st)
         herald_store_rollback(st);
         return rc;
     }
-    st->depth--;
+    if (--st->depth == 0)
+        st->batch = 0;
     return 0;
+}
+
+int
+herald_store_batch(struct herald_store *st)
+{
+    int rc;
+
+    if (st->depth > 0)
+        return 0;
+    rc = herald_store_begin(st);
+    if (rc == 0)
+        st->batch = 1;
+    return rc;
+}
+
+int
+herald_store_flush(struct herald_store *st)
+{
+    int rc;
+
+    if (!st->batch)
+        return 0;
+    if (st->depth != 1)
+        return -EBUSY; /* a transaction inside the batch is still open */
+    st->batch = 0;
+    if (sqlite3_get_autocommit(st->db)) {
+        /* SQLite rolled the batch back after an error. */
+        st->depth = 0;
+        return -EIO;
+    }
+    rc = herald_store_commit(st);
+    if (rc < 0)
+        st->depth = 0;
+    return rc;
 }
 
 int
@@ -690,6 +726,7 @@ herald_store_close(struct herald_store *st)
     if (!st)
         return;
     if (st->db) {
+        herald_store_flush(st);
         while (st->depth > 0)
             herald_store_rollback(st);
         for (int i = 0; i < STMT_COUNT; i++)

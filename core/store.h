@@ -96,6 +96,20 @@ int herald_store_commit(struct herald_store *st);
 void herald_store_rollback(struct herald_store *st);
 
 /*
+ * Group commit. A batch is one outer transaction that the transactions
+ * begun inside it join as savepoints, so the work of many posts is made
+ * durable by one commit, herald_store_flush(). Nothing another process
+ * or person can see may depend on work still in a batch: the daemon
+ * flushes before every request it sends, before every answer it gives,
+ * and before its loop waits (daemon.c). herald_store_batch() does
+ * nothing inside a transaction or an open batch. Both return 0 or a
+ * negative errno value; a flush that fails rolls the batch back (-EIO
+ * when SQLite had already rolled it back).
+ */
+int herald_store_batch(struct herald_store *st);
+int herald_store_flush(struct herald_store *st);
+
+/*
  * Proves the store can be written now: writes the time to the meta row
  * "heartbeat" in a transaction. For the health endpoint. Returns 0, or a
  * negative errno value (-ENOSPC when the disk is full, -EBUSY, -EROFS,

@@ -145,6 +145,7 @@ struct herald_store {
     char *path;
     struct herald_key key;
     int depth; /* open transactions and savepoints */
+    int batch; /* depth 1 is a batch (herald_store_batch()) */
     int ready; /* opened, migrated and key-checked */
     int quiet; /* failures go to the caller's err, not to the log */
     char last_error[256];

@@ -66,6 +66,18 @@ handler(struct herald_request *req, void *udata)
     }
 }
 
+/* The hooks that make the store durable: how often each ran, and what
+ * it answers. */
+static int barrier_calls, barrier_rc;
+
+static int
+barrier(void *arg)
+{
+    (void)arg;
+    barrier_calls++;
+    return barrier_rc;
+}
+
 static void
 done(const struct herald_client_response *resp, void *udata)
 {
@@ -183,6 +195,29 @@ main(void)
     struct herald_client_request bad = {.method = "GET",
                                         .url = "file:///etc/passwd"};
     CHECK(herald_client_send(c, &bad, done, &r) == -EINVAL);
+
+    /* Before a request leaves and before an answer is given: the hook
+     * runs, and a failing hook stops the request, or turns the answer
+     * into 503. */
+    herald_client_set_before_send(c, barrier, NULL);
+    herald_httpd_set_before_answer(h, barrier, NULL);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", port);
+    send_request(c, "POST", url, "kept", 0, &r);
+    wait_for(&r);
+    CHECK(r.status == 201);
+    CHECK_STR(r.body, "kept");
+    CHECK(barrier_calls == 3); /* the send, the handling, the answer */
+
+    barrier_rc = -EIO;
+    struct herald_client_request stopped = {.method = "GET", .url = url};
+    CHECK(herald_client_send(c, &stopped, done, &r) == -EIO);
+    CHECK(herald_client_pending(c) == 0);
+    herald_client_set_before_send(c, NULL, NULL);
+    send_request(c, "POST", url, "lost", 0, &r);
+    wait_for(&r);
+    CHECK(r.status == 503);
+    CHECK_CONTAINS(r.body, "\"code\":\"store_unavailable\"");
+    herald_httpd_set_before_answer(h, NULL, NULL);
 
     herald_client_free(c);
     herald_httpd_stop(h);

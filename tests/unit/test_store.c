@@ -176,6 +176,72 @@ test_transactions(struct herald_store *st)
     CHECK(herald_store_commit(st) == -EINVAL);
 }
 
+/* Counts the accounts as another process sees them: committed only. */
+static int64_t
+committed_accounts(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = -1;
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM accounts", -1, &s,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A batch: transactions inside it join it, one flush commits them all. */
+static void
+test_batch(struct herald_store *st, const char *path)
+{
+    int64_t before = committed_accounts(path);
+
+    CHECK(herald_store_flush(st) == 0); /* no batch: nothing to do */
+    CHECK(herald_store_batch(st) == 0);
+    CHECK(herald_store_batch(st) == 0); /* already open: nothing */
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "batch-%d", i);
+        CHECK(herald_store_begin(st) == 0);
+        make_account(st, "x", id);
+        CHECK(herald_store_commit(st) == 0);
+    }
+    CHECK(herald_store_begin(st) == 0);
+    make_account(st, "x", "batch-undone");
+    herald_store_rollback(st);
+    /* Seen inside, not yet outside. */
+    CHECK(sql_int(st, "SELECT count(*) FROM accounts") == before + 3);
+    CHECK(committed_accounts(path) == before);
+
+    /* Not while a transaction inside it is open. */
+    CHECK(herald_store_begin(st) == 0);
+    CHECK(herald_store_flush(st) == -EBUSY);
+    CHECK(herald_store_commit(st) == 0);
+
+    CHECK(herald_store_flush(st) == 0);
+    CHECK(committed_accounts(path) == before + 3);
+    CHECK(herald_store_flush(st) == 0);
+    CHECK(herald_store_commit(st) == -EINVAL);
+
+    /* Inside a transaction a batch is that transaction. */
+    CHECK(herald_store_begin(st) == 0);
+    CHECK(herald_store_batch(st) == 0);
+    make_account(st, "x", "batch-in-tx");
+    CHECK(herald_store_flush(st) == 0);
+    CHECK(committed_accounts(path) == before + 3);
+    CHECK(herald_store_commit(st) == 0);
+    CHECK(committed_accounts(path) == before + 4);
+
+    /* Closing the store commits an open batch. */
+    CHECK(herald_store_batch(st) == 0);
+    make_account(st, "x", "batch-at-close");
+}
+
 /* Fails a check for each planted string found in the file at path. */
 static void
 check_file_clean(const char *path, const char *const *planted, size_t n)
@@ -326,6 +392,12 @@ main(void)
     path_in_dir(path, sizeof(path), "rows.db");
     st = open_ok(path, NULL);
     test_transactions(st);
+    test_batch(st, path);
+    herald_store_close(st);
+    CHECK(committed_accounts(path) > 0);
+    st = open_ok(path, NULL);
+    CHECK(sql_int(st, "SELECT count(*) FROM accounts"
+                      " WHERE remote_id = 'batch-at-close'") == 1);
     herald_store_close(st);
 
     test_planted_logged();
