@@ -436,7 +436,7 @@ post_posts(struct herald_daemon *d, struct herald_request *req,
     (void)params;
     if (key && (!*key || strlen(key) > MAX_KEY_LENGTH)) {
         herald_request_error(req, 400, "invalid_idempotency_key",
-                             "Idempotency-Key must be 1 to 200 characters");
+                             "Idempotency-Key must be 1 to 200 bytes");
         return;
     }
     key_scope(req, scope);

@@ -78,8 +78,7 @@ check_request(struct herald_daemon *d, const struct herald_oauth_request *r,
               struct herald_error *err)
 {
     if (!r->owner_id || !*r->owner_id || strlen(r->owner_id) > 200) {
-        herald_error_set(err, "'owner_id' is required (1 to 200 "
-                              "characters)");
+        herald_error_set(err, "'owner_id' is required (1 to 200 bytes)");
         return -EINVAL;
     }
     if (r->owner_email &&
