@@ -446,3 +446,28 @@ cli_add_query(struct cli_buf *path, const struct cli_parsed *p,
     }
     return rc;
 }
+
+int
+cli_get_list(struct cli_ctx *c, const struct cli_command *cmd,
+             const struct cli_parsed *p, const char *base,
+             const char *const *query, const char *const *numbers,
+             json_t **answer)
+{
+    struct cli_buf path = {0};
+    int rc;
+
+    *answer = NULL;
+    if (cli_check_ids(cmd, p, numbers) != CLI_OK)
+        return CLI_USAGE;
+    rc = cli_buf_printf(&path, "%s", base);
+    if (rc == 0)
+        rc = cli_add_query(&path, p, query);
+    rc = rc == 0 ? cli_call(c, "GET", path.s, NULL, NULL, answer) : CLI_FAIL;
+    cli_buf_free(&path);
+    if (rc == CLI_OK && c->json) {
+        cli_print_json(*answer);
+        json_decref(*answer);
+        *answer = NULL;
+    }
+    return rc;
+}

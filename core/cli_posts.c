@@ -218,26 +218,14 @@ list_posts(struct cli_ctx *c, const struct cli_command *cmd,
         "ID",        "ACCOUNT",  "NETWORK", "STATUS",
         "SCHEDULED", "ATTEMPTS", "TEXT",    "REASON",
     };
-    struct cli_buf path = {0};
     struct cli_table *t;
     json_t *answer, *post;
     size_t i;
     int rc;
 
-    if (cli_check_ids(cmd, p, numbers) != CLI_OK)
-        return CLI_USAGE;
-    rc = cli_buf_printf(&path, "/v1/posts");
-    if (rc == 0)
-        rc = cli_add_query(&path, p, query);
-    rc = rc == 0 ? cli_call(c, "GET", path.s, NULL, NULL, &answer) : CLI_FAIL;
-    cli_buf_free(&path);
-    if (rc != CLI_OK)
+    rc = cli_get_list(c, cmd, p, "/v1/posts", query, numbers, &answer);
+    if (rc != CLI_OK || !answer)
         return rc;
-    if (c->json) {
-        cli_print_json(answer);
-        json_decref(answer);
-        return CLI_OK;
-    }
     t = cli_table_new(8, heads);
     json_array_foreach(json_object_get(answer, "posts"), i, post)
     {

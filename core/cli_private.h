@@ -114,6 +114,18 @@ int cli_check_ids(const struct cli_command *cmd, const struct cli_parsed *p,
 int cli_add_query(struct cli_buf *path, const struct cli_parsed *p,
                   const char *const *names);
 
+/*
+ * The start of every list command: checks that the options of numbers
+ * are positive numbers, GETs base with the options of query as its query
+ * string (both NULL-terminated), and with --json prints the answer. Returns
+ * CLI_OK with *answer for the caller to print as a table (NULL when it
+ * was printed already), CLI_USAGE, or CLI_FAIL.
+ */
+int cli_get_list(struct cli_ctx *c, const struct cli_command *cmd,
+                 const struct cli_parsed *p, const char *base,
+                 const char *const *query, const char *const *numbers,
+                 json_t **answer);
+
 /* The string member name of o, or NULL. o may be NULL. */
 const char *cli_str(json_t *o, const char *name);
 
