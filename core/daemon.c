@@ -10,6 +10,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -237,9 +238,11 @@ flush_store(void *arg)
     struct herald_daemon *d = arg;
     int rc = herald_store_flush(d->store);
 
-    if (rc != 0)
+    if (rc != 0) {
         HLOG(LOG_ERR, "daemon", "cannot commit to the store: %s",
              strerror(-rc));
+        herald_scheduler_store_failed(d);
+    }
     return rc;
 }
 
@@ -342,6 +345,9 @@ herald_daemon_run(const struct herald_config *cfg, struct herald_error *err)
     memset(&d, 0, sizeof(d));
     d.cfg = cfg;
     herald_log_level = cfg->log_level;
+    /* Past a file size limit a write fails with EFBIG, which the store
+     * handles like a full disk, instead of killing the daemon. */
+    signal(SIGXFSZ, SIG_IGN);
     if (herald_crypto_init() != 0) {
         herald_error_set(err, "cannot initialise libsodium");
         return -EIO;

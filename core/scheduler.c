@@ -26,6 +26,9 @@
 #define PROMOTE_BATCH 512
 #define ACCOUNT_BATCH 512
 
+/* After the store failed a commit, a pass this long after. */
+#define STORE_RETRY_S 1.0
+
 /* While an account waits for a renewed token, at most this long. */
 #define RENEWAL_WAIT_MS (60 * 1000LL)
 
@@ -40,8 +43,10 @@ struct herald_scheduler {
     int64_t *busy;         /* accounts with an attempt in flight */
     size_t busy_cap;
     int stopping;
-    int running; /* inside run() */
-    int rerun;   /* a pass was asked for during run() */
+    int running;    /* inside run() */
+    int rerun;      /* a pass was asked for during run() */
+    int orphans;    /* a commit was lost: posts may be left publishing */
+    ev_timer again; /* a pass after a store failure */
 };
 
 /* One attempt, or one reconciliation, in flight. */
@@ -64,6 +69,7 @@ struct job {
 };
 
 static void arm(struct herald_scheduler *s);
+static int reconcile_all(struct herald_scheduler *s, const char *why);
 
 static int64_t
 now_ms(void)
@@ -636,6 +642,8 @@ run(struct herald_scheduler *s)
         }
     }
     durable = herald_store_flush(d->store) == 0;
+    if (!durable)
+        herald_scheduler_store_failed(d);
     ready = reverse(ready);
     while (ready) {
         struct job *j = ready;
@@ -647,6 +655,20 @@ run(struct herald_scheduler *s)
             launch(j);
         else
             unclaim(j);
+    }
+    /* After a lost commit: the posts it left publishing, once the store
+     * takes commits again (the reconciliation's own commit says so). */
+    if (durable && s->orphans) {
+        int waiting;
+
+        herald_store_batch(d->store);
+        waiting = reconcile_all(s, "whose outcome a failed commit lost");
+        if (herald_store_flush(d->store) != 0) {
+            herald_scheduler_store_failed(d);
+        } else {
+            s->orphans = waiting != 0;
+            herald_scheduler_kick(d); /* the posts requeued */
+        }
     }
     s->running = 0;
     if (s->rerun) {
@@ -745,8 +767,12 @@ requeue_interrupted(struct herald_daemon *d, const struct herald_store_post *p,
     herald_store_commit(d->store);
 }
 
-/* Starts the reconciliation of one post a crash left publishing. */
-static void
+/*
+ * Starts the reconciliation of one post a crash, or a lost commit, left
+ * publishing. Returns 1 when its account has an attempt in flight, so it
+ * must wait, else 0.
+ */
+static int
 reconcile(struct herald_scheduler *s, int64_t post_id)
 {
     struct herald_daemon *d = s->d;
@@ -758,7 +784,11 @@ reconcile(struct herald_scheduler *s, int64_t post_id)
     struct job *j;
 
     if (herald_store_post_get(d->store, post_id, &p) == 0 &&
-        herald_store_account_get(d->store, p.account_id, &a) == 0)
+        is_busy(s, p.account_id)) {
+        herald_store_post_clear(&p);
+        return 1;
+    }
+    if (p.id && herald_store_account_get(d->store, p.account_id, &a) == 0)
         net = herald_registry_find(&d->registry, a.network);
     herald_store_attempt_open(d->store, post_id, &attempt_id, &checkpoint);
     json_decref(checkpoint);
@@ -798,25 +828,55 @@ reconcile(struct herald_scheduler *s, int64_t post_id)
     }
     herald_store_post_clear(&p);
     herald_store_account_clear(&a);
+    return 0;
 }
 
-/* Reconciles every post a crash left publishing: at most as many as
- * were in flight then. */
-static void
-reconcile_all(struct herald_scheduler *s)
+/*
+ * Reconciles every post left publishing with no attempt in flight: at
+ * start, those a crash interrupted; later, those whose outcome a lost
+ * commit undid. Returns how many must wait for their account's attempt
+ * in flight, or -1 when they could not be listed.
+ */
+static int
+reconcile_all(struct herald_scheduler *s, const char *why)
 {
     size_t max = 4 * (size_t)s->d->cfg->publish_concurrency + 256;
     int64_t *ids = calloc(max, sizeof(*ids));
     size_t n = 0;
+    int waiting = -1;
 
     if (ids && herald_store_posts_publishing(s->d->store, ids, max, &n) == 0) {
-        if (n > 0)
-            HLOG(LOG_NOTICE, "scheduler",
-                 "reconciling %zu post(s) a restart interrupted", n);
+        waiting = 0;
         for (size_t i = 0; i < n; i++)
-            reconcile(s, ids[i]);
+            waiting += reconcile(s, ids[i]);
+        if (n > (size_t)waiting)
+            HLOG(LOG_NOTICE, "scheduler", "reconciling %zu post(s) %s",
+                 n - (size_t)waiting, why);
     }
     free(ids);
+    return waiting;
+}
+
+static void
+again_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    herald_scheduler_kick(((struct herald_scheduler *)w->data)->d);
+}
+
+void
+herald_scheduler_store_failed(struct herald_daemon *d)
+{
+    struct herald_scheduler *s = d->scheduler;
+
+    if (!s || s->stopping)
+        return;
+    s->orphans = 1;
+    if (!ev_is_active(&s->again)) {
+        ev_timer_set(&s->again, STORE_RETRY_S, 0.);
+        ev_timer_start(d->loop, &s->again);
+    }
 }
 
 int
@@ -838,8 +898,10 @@ herald_scheduler_start(struct herald_daemon *d)
     }
     ev_timer_init(&s->timer, timer_cb, 0., 0.);
     s->timer.data = s;
+    ev_timer_init(&s->again, again_cb, STORE_RETRY_S, 0.);
+    s->again.data = s;
     d->scheduler = s;
-    reconcile_all(s);
+    reconcile_all(s, "a restart interrupted");
     herald_scheduler_kick(d);
     return 0;
 }
@@ -853,6 +915,7 @@ herald_scheduler_stop(struct herald_daemon *d)
         return;
     s->stopping = 1;
     ev_timer_stop(d->loop, &s->timer);
+    ev_timer_stop(d->loop, &s->again);
     if (d->client)
         herald_client_cancel_all(d->client);
     free(s->busy);

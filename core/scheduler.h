@@ -58,6 +58,14 @@ void herald_scheduler_stop(struct herald_daemon *d);
  * from inside the caller. */
 void herald_scheduler_kick(struct herald_daemon *d);
 
+/*
+ * Tells the scheduler a commit to the store failed: outcomes it held may
+ * be lost, leaving posts publishing with nothing in flight. Passes are
+ * tried every second until the store commits again; then those posts are
+ * reconciled as after a crash (never blindly sent again).
+ */
+void herald_scheduler_store_failed(struct herald_daemon *d);
+
 /* Tells the scheduler an account's renewal succeeded: its posts waiting
  * for a fresh token may go. */
 void herald_scheduler_account_ready(struct herald_daemon *d,
