@@ -14,7 +14,7 @@
 json_t *
 herald_api_body_object(struct herald_request *req)
 {
-    json_error_t jerr;
+    json_error_t jerr = {0};
     size_t len;
     const char *body = herald_request_body(req, &len);
     json_t *obj;

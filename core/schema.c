@@ -790,7 +790,7 @@ static int
 parse_default(const struct herald_config_key *key, json_t **value,
               struct herald_error *err)
 {
-    json_error_t jerr;
+    json_error_t jerr = {0};
     json_t *v = json_loads(key->default_json, JSON_DECODE_ANY, &jerr);
 
     if (!v && parse_out_of_memory(&jerr))
@@ -882,7 +882,7 @@ validate_document(struct schema_doc *doc,
                   const struct herald_config_key *schema, json_t **out,
                   struct herald_error *err)
 {
-    json_error_t jerr;
+    json_error_t jerr = {0};
     json_t *root;
     json_t *result = NULL;
     int rc;
