@@ -350,6 +350,23 @@ class InstagramTest(NetworkTest):
         self.assertEqual(self.sent(self.PUBLISH), [])
         self.assertEqual(self.posted(), [])
 
+    def test_token_is_extended_once_before_it_expires(self):
+        # Instagram renews only a live token: herald extends it halfway
+        # through its 60 days, and posts after the first token's end.
+        refresh = r"/refresh_access_token$"
+        first_end = parse(self.w.account(self.acc)["access_expires_at"])
+        self.advance(31 * DAY)
+        self.w.wait_for(
+            lambda: parse(self.w.account(self.acc)["access_expires_at"]) >
+            first_end + 30 * DAY, 20, "the token's extension")
+        self.advance(29 * DAY + 12 * HOUR)
+        self.assertGreater(self.daemon_now(), first_end)
+        post = self.p.wait(self.create("on a renewed token"), "published")
+        self.assertEqual(post["attempts"], 1, post)
+        self.assertEqual(len(self.sent(refresh, "GET")), 1)
+        self.assertEqual(self.w.account(self.acc)["status"], "active")
+        self.assertEqual(len(self.posted()), 1)
+
     def test_publishing_cap_is_never_exceeded(self):
         cap = 2
         self.net.control("settings", {"publish_cap": cap})
