@@ -41,6 +41,10 @@ Extra controls beyond sandbox.py's:
     POST /_control/instagram/error {"kind": "transient", "match": "...",
          "count": 1}   answer the next matching requests with one of the
          documented bodies in ERRORS
+    POST /_control/instagram/quota {"user": "alice",
+         "published_ago_s": [3600, 7200]}   count API posts made that many
+         seconds ago (by another app of the account) against the
+         publishing cap, as content_publishing_limit and media_publish do
 """
 
 import hashlib
@@ -548,6 +552,17 @@ class SandboxNetwork(sandbox.Network):
                 if rec["user"] == user["name"]:
                     rec["scopes"] = [s for s in rec["scopes"] if s in scopes]
             return {"user": user}
+        if action == "quota":
+            user = self.users[body["user"]]
+            ages = body.get("published_ago_s", [])
+            if not isinstance(ages, list) or not all(
+                    isinstance(a, (int, float)) and a >= 0 for a in ages):
+                return {"error": "published_ago_s must be a list of "
+                                 "seconds >= 0"}
+            now = self.now()
+            self.publishes.extend((user["name"], now - a) for a in ages)
+            self.publishes.sort(key=lambda p: p[1])
+            return {"quota_usage": len(self.published_since(user, 0))}
         if action == "error":
             status, err_body = ERRORS[body["kind"]]
             return super()._control("fault", {

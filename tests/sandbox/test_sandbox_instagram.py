@@ -405,6 +405,30 @@ class InstagramSandboxTest(unittest.TestCase):
         cid, answer = self.post_once(token)
         self.assert_error(answer, 9, 2207042)
 
+    def test_quota_control(self):
+        self.control("settings", {"publish_cap": 3})
+        token = self.long_token()
+        answer = self.control("quota", {"user": "alice",
+                                        "published_ago_s": [600, 7200,
+                                                            90000]})
+        # 90000 s ago is outside the 24-hour window: two count.
+        self.assertEqual(answer["quota_usage"], 2)
+        self.assertIn("error", self.control("quota", {
+            "user": "alice", "published_ago_s": [-1]}))
+        limit = "/graph/v25.0/%s/content_publishing_limit" % self.ig_id()
+        status, body, _ = self.json_call("GET", limit, {
+            "fields": "quota_usage,config", "access_token": token})
+        self.assertEqual(body["data"][0]["quota_usage"], 2)
+        since = int(self.net.now()) - 3600
+        status, body, _ = self.json_call("GET", limit, {
+            "fields": "quota_usage", "since": str(since),
+            "access_token": token})
+        self.assertEqual(body["data"][0]["quota_usage"], 1)
+        self.assertEqual(self.post_once(token)[1][0], 200)
+        self.assert_error(self.post_once(token)[1], 9, 2207042)
+        self.assertEqual(self.read_control("state")["quota_usage"]["alice"],
+                         3)
+
     def test_rate_limits(self):
         token = self.long_token()
         self.control("settings", {"user_call_limit": 2})
