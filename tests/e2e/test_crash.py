@@ -2,8 +2,9 @@
 """The crash test: SIGKILL the daemon at random moments during a drain.
 
 Posts (HERALD_CRASH_POSTS, default 1200; thousands in longer runs)
-across all four sandbox networks are accepted, then the daemon is killed with SIGKILL at
-random moments and restarted, again and again, until every post has
+across all four sandbox networks are accepted, then the daemon is killed
+with SIGKILL at random moments and restarted, again and again, until
+every post has
 reached an end state. Then: no accepted post is lost, none was
 published twice at a sandbox, and every post the daemon calls published
 is at its network exactly once.

@@ -1,7 +1,8 @@
 """Sandbox Facebook: the login dialog, Graph API tokens, Pages and posting.
 
-Speaks the wire protocol of Facebook's documented protocol (docs/networks/facebook.md) under `/facebook`, with
-or without a `/v{major}.{minor}` version prefix, so the plugin's
+Speaks Facebook's documented wire protocol (docs/networks/facebook.md)
+under `/facebook`, with or without a `/v{major}.{minor}` version prefix,
+so the plugin's
 `login_base_url` and `graph_base_url` can both point at
 `http://127.0.0.1:PORT/facebook`:
 
@@ -40,9 +41,10 @@ the base controls:
     POST /_control/facebook/settings  {"declined_scopes": [...],
                                        "accounts_page_size": 2, ...}
 
-Choices of this fake where the network's documentation leaves a point UNCONFIRMED or says
-nothing: the refusal redirect carries error_reason=user_denied,
-error=access_denied, error_description=Permissions error; the paging block
+Choices of this fake where the network's documentation leaves a point
+unconfirmed or says nothing: the refusal redirect carries
+error_reason=user_denied, error=access_denied, error_description=Permissions
+error; the paging block
 is {"cursors": {"before", "after"}, "next"}; a wrong client secret is code
 100 "Error validating client secret."; re-exchanging a valid long-lived
 token gives a new one with a full lifetime; a post without message and

@@ -10,7 +10,8 @@ plugin talks to (see docs/networks/instagram.md):
                          GET  /graph[/vX.Y]/me
                          POST /graph[/vX.Y]/{ig-user-id}/media
                          POST /graph[/vX.Y]/{ig-user-id}/media_publish
-                         GET  /graph[/vX.Y]/{ig-user-id}/content_publishing_limit
+                         GET  /graph[/vX.Y]/{ig-user-id}/
+                              content_publishing_limit
                          GET  /graph[/vX.Y]/{container-id or media-id}
 
 so the plugin's keys point at `http://127.0.0.1:PORT/instagram/oauth/
@@ -29,9 +30,10 @@ content_publishing_limit (which honours `since`).
 
 Error bodies follow the Meta envelope of Meta's documentation; the code
 endpoint answers with the flat {"error_type", "code", "error_message"}
-shape of api.instagram.com. Choices where the documentation leaves it UNCONFIRMED:
-the too-young refresh answer is code 100, an extended token leaves the
-old one valid until it expires, a `since` older than 24 h is clamped.
+shape of api.instagram.com. Choices where the documentation leaves it
+unconfirmed: the too-young refresh answer is code 100, an extended token
+leaves the old one valid until it expires, a `since` older than 24 h is
+clamped.
 
 Extra controls beyond sandbox.py's:
 

@@ -31,8 +31,9 @@ refresh grant invalid_grant; password -> access tokens answer 65600
 (invalid) and refresh tokens die; expire -> access tokens answer 65602,
 refresh tokens still work.
 
-Bodies the networks' documentation leaves UNCONFIRMED (65602, the denial redirect, the
-version-header errors, media errors) are marked so where they are built.
+Bodies the network's documentation leaves unconfirmed (65602, the
+denial redirect, the version-header errors, media errors) are marked
+UNCONFIRMED where they are built.
 """
 
 import base64

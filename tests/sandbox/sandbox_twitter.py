@@ -29,7 +29,8 @@ What it enforces, after X's documentation:
 - user events: revoke and password change kill the user's tokens, expire
   ends the user's access tokens (a refresh still works).
 
-Bodies and choices that the networks' documentation leaves UNCONFIRMED are marked here too.
+Bodies and choices that the network's documentation leaves unconfirmed
+are marked UNCONFIRMED here too.
 """
 
 import base64

@@ -1,4 +1,6 @@
-"""Checks that the sandbox Facebook speaks Facebook's documented protocol (docs/networks/facebook.md).
+"""Checks that the sandbox Facebook speaks Facebook's documented protocol.
+
+See docs/networks/facebook.md.
 
 Starts the sandbox in-process on a loopback port and drives it over real
 HTTP with urllib: the login dialog, the code and fb_exchange_token

@@ -2,7 +2,8 @@
 
 Starts the sandbox server in-process on port 0 with a fresh Instagram
 network for every test, drives it with urllib as the plugin would, and
-checks the protocol of Instagram's documented protocol (docs/networks/instagram.md) and the test controls.
+checks Instagram's documented protocol (docs/networks/instagram.md) and
+the test controls.
 """
 
 import json
