@@ -402,12 +402,13 @@ configure(struct herald_client *c, struct transfer *t,
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     if (strcmp(req->method, "GET") == 0 && !req->body)
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    else
+    else if (!req->reuse)
         /*
          * libcurl silently sends a request again when a reused connection
          * turns out dead before any answer. For a request that may create
-         * a post that could publish it twice, so such a request always
-         * gets a connection of its own.
+         * a post that could publish it twice, so such a request gets a
+         * connection of its own unless the caller says a repeat is
+         * harmless.
          */
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->request_headers);

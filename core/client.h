@@ -29,6 +29,9 @@ struct herald_client_request {
     const char *body;
     size_t body_len;
     long timeout_ms; /* 0: the client's default */
+    /* Non-zero: a request other than GET may go over a reused connection
+     * (libcurl may then send it twice); zero: it gets a new one. */
+    int reuse;
 };
 
 /* A finished request, borrowed for the completion callback only. */

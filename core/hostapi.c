@@ -93,8 +93,8 @@ response_cb(const struct herald_client_response *resp, void *udata)
 }
 
 static int
-host_http(struct herald_op *op, const struct herald_http_request *req,
-          herald_http_done_fn done, void *udata)
+send_http(struct herald_op *op, const struct herald_http_request *req,
+          int repeatable, herald_http_done_fn done, void *udata)
 {
     struct herald_client_request creq = {
         .method = req->method,
@@ -103,6 +103,8 @@ host_http(struct herald_op *op, const struct herald_http_request *req,
         .body = req->body,
         .body_len = req->body_len,
         .timeout_ms = req->timeout_ms,
+        /* A repeat is harmless, and the operator allows resends. */
+        .reuse = repeatable && daemon_ref && daemon_ref->cfg->resend_unknown,
     };
     struct pending *p;
     int rc;
@@ -122,6 +124,21 @@ host_http(struct herald_op *op, const struct herald_http_request *req,
     }
     op->requests++;
     return 0;
+}
+
+static int
+host_http(struct herald_op *op, const struct herald_http_request *req,
+          herald_http_done_fn done, void *udata)
+{
+    return send_http(op, req, 0, done, udata);
+}
+
+static int
+host_http_repeatable(struct herald_op *op,
+                     const struct herald_http_request *req,
+                     herald_http_done_fn done, void *udata)
+{
+    return send_http(op, req, 1, done, udata);
 }
 
 static const char *
@@ -214,6 +231,7 @@ static const struct herald_host host_api = {
     .size = sizeof(struct herald_host),
     .log = host_log,
     .http = host_http,
+    .http_repeatable = host_http_repeatable,
     .response_header = host_response_header,
     .now_ms = host_now_ms,
     .random = herald_crypto_random,

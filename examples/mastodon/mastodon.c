@@ -958,7 +958,12 @@ send_status(struct mst_call *call)
     snprintf(key, sizeof(key), "Idempotency-Key: %s", call->key);
     if (url && auth && form) {
         req.body_len = strlen(form);
-        rc = call->m->host->http(call->op, &req, status_done, call);
+        /* The Idempotency-Key makes a repeat harmless, so the status may
+         * share a connection (on a herald that offers it). */
+        rc = HERALD_HOST_HAS(call->m->host, http_repeatable)
+                 ? call->m->host->http_repeatable(call->op, &req, status_done,
+                                                  call)
+                 : call->m->host->http(call->op, &req, status_done, call);
     }
     free(form);
     free_secret(auth);

@@ -139,7 +139,27 @@ struct herald_host {
     void (*complete)(struct herald_op *op,
                      const struct herald_outcome *outcome,
                      const struct herald_result *result);
+
+    /*
+     * Since ABI 1.1 (check size first, see HERALD_HOST_HAS()). As http,
+     * for a request the network answers harmlessly when it arrives twice:
+     * it refuses the repeat as a duplicate, or the request carries an
+     * idempotency key. Such a request may go over a reused connection,
+     * on which the transfer library may send it again by itself when the
+     * connection turns out closed; http gives a request that may create
+     * a post a connection of its own instead. Where the operator does
+     * not allow resends (resend_unknown false) it is sent as http sends.
+     */
+    int (*http_repeatable)(struct herald_op *op,
+                           const struct herald_http_request *req,
+                           herald_http_done_fn done, void *udata);
 };
+
+/* Whether host, as the core built it, has member (a function pointer). */
+#define HERALD_HOST_HAS(host, member)                                         \
+    ((host)->size >=                                                          \
+         offsetof(struct herald_host, member) + sizeof((host)->member) &&     \
+     (host)->member != NULL)
 
 #ifdef __cplusplus
 }

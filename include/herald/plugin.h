@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define HERALD_ABI_MAJOR 1
-#define HERALD_ABI_MINOR 0
+#define HERALD_ABI_MINOR 1
 
 #define HERALD_STR_(x) #x
 #define HERALD_STR(x)  HERALD_STR_(x)

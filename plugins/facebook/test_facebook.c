@@ -768,6 +768,7 @@ test_publish(void)
     CHECK(mock_request_count() == 1);
     CHECK_STR(mock_request(0)->method, "POST");
     CHECK_STR(mock_request(0)->url, GRAPH "/111/feed");
+    CHECK(!mock_request(0)->repeatable); /* Facebook may post a repeat */
     CHECK_STR(mock_header(0, "Authorization"), "Bearer " PAGE1);
     CHECK_STR(mock_header(0, "Content-Type"),
               "application/x-www-form-urlencoded");

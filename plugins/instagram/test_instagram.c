@@ -892,6 +892,7 @@ check_publish(size_t i, const char *container)
              container);
     CHECK_STR(mock_request(i)->method, "POST");
     CHECK_STR(mock_request(i)->url, want);
+    CHECK(!mock_request(i)->repeatable); /* a connection of its own */
     CHECK_STR(mock_field(i, "access_token"), TOKEN);
 }
 

@@ -94,6 +94,16 @@ int li_send(const struct linkedin *li, struct herald_op *op,
             const char *body, size_t body_len, long timeout_ms,
             herald_http_done_fn done, void *udata);
 
+/*
+ * As li_send(), through host->http_repeatable(): for the request that
+ * creates a post, which LinkedIn refuses to repeat (422 DUPLICATE_POST),
+ * so it may share a connection.
+ */
+int li_send_repeatable(const struct linkedin *li, struct herald_op *op,
+                       const char *method, const char *url,
+                       const struct li_headers *h, const char *body,
+                       size_t body_len, herald_http_done_fn done, void *udata);
+
 /* How a failed request is read. */
 struct li_call {
     /* Non-zero when the request may create a post: a timeout, a dropped

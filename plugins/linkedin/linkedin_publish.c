@@ -216,8 +216,8 @@ create_post(struct li_pub *p)
         rc = li_headers_init(&h, p->li, p->account->creds->access_token, 1,
                              JSON_TYPE);
         if (rc == 0)
-            rc = li_send(p->li, p->op, "POST", url, &h, body, strlen(body), 0,
-                         create_done, p);
+            rc = li_send_repeatable(p->li, p->op, "POST", url, &h, body,
+                                    strlen(body), create_done, p);
         li_headers_free(&h);
     }
     free(url);

@@ -96,11 +96,11 @@ li_form(const struct linkedin *li, const char *const *pairs)
     return body;
 }
 
-int
-li_send(const struct linkedin *li, struct herald_op *op, const char *method,
-        const char *url, const struct li_headers *h, const char *body,
-        size_t body_len, long timeout_ms, herald_http_done_fn done,
-        void *udata)
+static int
+send_request(const struct linkedin *li, struct herald_op *op,
+             const char *method, const char *url, const struct li_headers *h,
+             const char *body, size_t body_len, long timeout_ms,
+             int repeatable, herald_http_done_fn done, void *udata)
 {
     struct herald_http_request req = {
         .method = method,
@@ -111,5 +111,27 @@ li_send(const struct linkedin *li, struct herald_op *op, const char *method,
         .timeout_ms = timeout_ms ? timeout_ms : li->timeout_ms,
     };
 
+    if (repeatable && HERALD_HOST_HAS(li->host, http_repeatable))
+        return li->host->http_repeatable(op, &req, done, udata);
     return li->host->http(op, &req, done, udata);
+}
+
+int
+li_send(const struct linkedin *li, struct herald_op *op, const char *method,
+        const char *url, const struct li_headers *h, const char *body,
+        size_t body_len, long timeout_ms, herald_http_done_fn done,
+        void *udata)
+{
+    return send_request(li, op, method, url, h, body, body_len, timeout_ms, 0,
+                        done, udata);
+}
+
+int
+li_send_repeatable(const struct linkedin *li, struct herald_op *op,
+                   const char *method, const char *url,
+                   const struct li_headers *h, const char *body,
+                   size_t body_len, herald_http_done_fn done, void *udata)
+{
+    return send_request(li, op, method, url, h, body, body_len, 0, 1, done,
+                        udata);
 }

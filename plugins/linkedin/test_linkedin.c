@@ -833,6 +833,7 @@ check_post_request(size_t i)
 {
     CHECK_STR(mock_request(i)->method, "POST");
     CHECK_STR(mock_request(i)->url, REST "/posts");
+    CHECK(mock_request(i)->repeatable); /* LinkedIn refuses a repeat */
     CHECK_STR(mock_header(i, "Authorization"), "Bearer " AT);
     CHECK_STR(mock_header(i, "LinkedIn-Version"), "202601");
     CHECK_STR(mock_header(i, "X-Restli-Protocol-Version"), "2.0.0");

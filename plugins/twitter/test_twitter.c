@@ -693,6 +693,7 @@ test_publish_ok(void)
     CHECK(mock_request_count() == 1);
     CHECK_STR(mock_request(0)->method, "POST");
     CHECK_STR(mock_request(0)->url, BASE "/2/tweets");
+    CHECK(mock_request(0)->repeatable); /* X refuses a repeat */
     CHECK_STR(mock_header(0, "Authorization"), "Bearer AT-old");
     CHECK_STR(mock_header(0, "Content-Type"), "application/json");
     body = json_loads(mock_request(0)->body, 0, NULL);

@@ -149,7 +149,11 @@ tw_publish(void *state, struct herald_op *op,
         req.headers = headers;
         req.body = body;
         req.body_len = strlen(body);
-        rc = tw->host->http(op, &req, publish_done, call);
+        /* X refuses a repeated post (403 duplicate content), so the
+         * create may share a connection. */
+        rc = HERALD_HOST_HAS(tw->host, http_repeatable)
+                 ? tw->host->http_repeatable(op, &req, publish_done, call)
+                 : tw->host->http(op, &req, publish_done, call);
     }
     free(body);
     tw_free_secret(auth);

@@ -63,7 +63,7 @@ class DaemonTest(unittest.TestCase):
             net = nets[0]
             self.assertEqual(net["name"], "fixture")
             self.assertEqual(net["display_name"], "Fixture")
-            self.assertEqual(net["abi"], "1.0")
+            self.assertEqual(net["abi"], "1.1")
             self.assertEqual(net["token_model"], "non_expiring")
             self.assertTrue(net["configured"])
             self.assertTrue(net["enabled"])

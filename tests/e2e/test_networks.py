@@ -253,7 +253,9 @@ class LinkedInTest(NetworkTest):
         self.net.control("fault", {"match": self.POSTS, "count": 1,
                                    "status": 0, "drop": True})
         post = self.p.wait(self.create("answer lost"), "published")
-        self.assertEqual(post["attempts"], 2, post)
+        # Sent again by herald (attempt 2) or, on a reused connection, by
+        # libcurl within attempt 1; quiet() below counts both sends.
+        self.assertIn(post["attempts"], (1, 2), post)
         posts = self.posted()
         self.assertEqual([p["commentary"] for p in posts], ["answer lost"])
         self.assertEqual(post["remote_id"], posts[0]["urn"])

@@ -96,15 +96,15 @@ mock_log(struct herald_op *op, int level, const char *fmt, ...)
 }
 
 static int
-mock_http(struct herald_op *op, const struct herald_http_request *req,
-          herald_http_done_fn done, void *udata)
+record_http(const struct herald_http_request *req, int repeatable,
+            herald_http_done_fn done, void *udata)
 {
     struct mock_request *r;
 
-    (void)op;
     if (nrequests >= MOCK_MAX_REQUESTS)
         return -1;
     r = &requests[nrequests];
+    r->repeatable = repeatable;
     r->method = strdup(req->method);
     r->url = strdup(req->url);
     for (size_t i = 0; req->headers && req->headers[i] && i < MOCK_MAX_HEADERS;
@@ -119,6 +119,23 @@ mock_http(struct herald_op *op, const struct herald_http_request *req,
     pendings[nrequests].udata = udata;
     nrequests++;
     return 0;
+}
+
+static int
+mock_http(struct herald_op *op, const struct herald_http_request *req,
+          herald_http_done_fn done, void *udata)
+{
+    (void)op;
+    return record_http(req, 0, done, udata);
+}
+
+static int
+mock_http_repeatable(struct herald_op *op,
+                     const struct herald_http_request *req,
+                     herald_http_done_fn done, void *udata)
+{
+    (void)op;
+    return record_http(req, 1, done, udata);
 }
 
 /* Headers of a mock response: the NULL-terminated list itself. */
@@ -245,6 +262,7 @@ static const struct herald_host host = {
     .url_encode = mock_url_encode,
     .checkpoint = mock_checkpoint,
     .complete = mock_complete,
+    .http_repeatable = mock_http_repeatable,
 };
 
 const struct herald_host *

@@ -25,6 +25,7 @@ struct mock_request {
     char *url;
     char *headers[MOCK_MAX_HEADERS + 1];
     char *body;
+    int repeatable; /* sent through host->http_repeatable() */
 };
 
 /* What complete() received, copied. */

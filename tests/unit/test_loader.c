@@ -90,6 +90,18 @@ test_good(void)
     CHECK(reg.count == 0);
 }
 
+/* A plugin built for an older minor ABI loads, and keeps working. */
+static void
+test_older_minor(void)
+{
+    struct herald_registry reg = {0};
+
+    CHECK_STR(load(&reg, "older_minor", 0755), "");
+    CHECK(reg.count == 1);
+    CHECK(reg.count == 1 && reg.networks[0].plugin->abi_minor == 0);
+    herald_registry_free(&reg);
+}
+
 static void
 expect_refusal(const char *fixture, const char *reason)
 {
@@ -110,7 +122,7 @@ test_refusals(void)
 
     expect_refusal("other_major", "ABI major version 2, this herald runs 1");
     expect_refusal("newer_minor",
-                   "ABI version 1.1 is newer than this herald's 1.0");
+                   "ABI version 1.2 is newer than this herald's 1.1");
     snprintf(msg, sizeof(msg),
              "descriptor is 16 bytes, smaller than the %zu mandatory bytes",
              (size_t)HERALD_PLUGIN_MIN_SIZE);
@@ -208,6 +220,7 @@ main(void)
         return 2;
     chmod(dir, 0755);
     test_good();
+    test_older_minor();
     test_refusals();
     test_unsafe_files();
     test_directory();
