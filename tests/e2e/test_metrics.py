@@ -262,9 +262,11 @@ class MetricsTest(unittest.TestCase):
         # The figures the scenario made, spelled out.
         self.assertEqual(attempts[("twitter", "done")], 6)
         self.assertEqual(attempts[("twitter", "rate_limited")], 1)
-        # A 503 to a create and a dropped answer: both unknown, sent
-        # again; the second time X answers duplicate.
-        self.assertEqual(attempts[("twitter", "unknown")], 2)
+        # A 503 to a create: unknown, sent again. A dropped answer:
+        # unknown and sent again by herald, or sent again by libcurl on
+        # a reused connection within the one attempt; either way X
+        # answers the repeat as a duplicate.
+        self.assertIn(attempts[("twitter", "unknown")], (1, 2))
         self.assertEqual(attempts[("twitter", "duplicate")], 1)
         self.assertEqual(attempts[("twitter", "token_expired")], 1)
         self.assertEqual(attempts[("linkedin", "rejected")], 1)
@@ -301,8 +303,11 @@ class MetricsTest(unittest.TestCase):
             "class": "4xx"}), 1)
         self.assertGreaterEqual(series(req, network="twitter", **{
             "class": "5xx"}), 1)
-        self.assertGreaterEqual(series(req, network="twitter", **{
-            "class": "error"}), 1)
+        # The dropped answer: a transport error herald saw, or nothing
+        # when libcurl sent the request again by itself on a reused
+        # connection (herald counts that request once).
+        errors = series(req, network="twitter", **{"class": "error"})
+        self.assertIn(errors, (0, 1))
         self.assertGreaterEqual(series(req, network="linkedin", **{
             "class": "4xx"}), 2)
         self.assertEqual(series(req, network="facebook", **{
@@ -311,7 +316,7 @@ class MetricsTest(unittest.TestCase):
                 if r.get("path") != "/i/oauth2/authorize"]
         self.assertEqual(sum(series(req, network="twitter", **{"class": c})
                              for c in ("2xx", "3xx", "4xx", "5xx",
-                                       "error")), len(sent))
+                                       "error")) + (1 - errors), len(sent))
 
         # One rate limit, with the wait X announced.
         self.assertEqual(series(m["herald_rate_limits_total"],
