@@ -462,7 +462,10 @@ plan(struct herald_daemon *d, json_t *event)
     e.account_id = json_integer_value(json_object_get(event, "account_id"));
     e.post_id = json_integer_value(json_object_get(event, "post_id"));
     e.detail = json_object_get(event, "detail");
-    if (!e.type)
+    /* Most events (post.attempt, and all of them without a channel)
+     * make no notice: nothing to read for them. */
+    if (!e.type || !((d->cfg->webhook_url && is_webhook_type(e.type)) ||
+                     (d->cfg->smtp_url && herald_letter_exists(e.type))))
         return 0;
     if (e.account_id > 0 &&
         herald_store_account_get(d->store, e.account_id, &a) == 0) {

@@ -414,9 +414,11 @@ load_job(struct job *j)
     return 0;
 }
 
+/* A job for post_id of account, which it takes over on success (the
+ * caller's copy is left empty). */
 static struct job *
 new_job(struct herald_scheduler *s, struct herald_network *net,
-        const struct herald_store_account *account, int64_t post_id)
+        struct herald_store_account *account, int64_t post_id)
 {
     struct job *j = calloc(1, sizeof(*j));
 
@@ -425,11 +427,12 @@ new_job(struct herald_scheduler *s, struct herald_network *net,
     j->s = s;
     j->net = net;
     j->net_index = network_index(s->d, net);
-    if (herald_store_account_get(s->d->store, account->id, &j->account) != 0 ||
-        herald_store_post_get(s->d->store, post_id, &j->post) != 0) {
+    if (herald_store_post_get(s->d->store, post_id, &j->post) != 0) {
         job_free(j);
         return NULL;
     }
+    j->account = *account;
+    memset(account, 0, sizeof(*account));
     return j;
 }
 
