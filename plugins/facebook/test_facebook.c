@@ -724,6 +724,14 @@ test_refresh(void)
     CHECK(c->hard_deadline == c->access_expires_at);
     CHECK(json_equal(c->extra, creds.extra));
 
+    /* An absurd lifetime is cut to 1e11 s, not overflowed. */
+    CHECK(plugin->refresh(state, mock_op_begin(), &account) == 0);
+    mock_respond(200, NULL,
+                 "{\"access_token\":\"user-token-NEW\",\"expires_in\":1e300}");
+    check_kind(HERALD_OUTCOME_DONE);
+    CHECK(mock_completion()->access_expires_at ==
+          mock_now_ms + 100000000000000LL);
+
     /* No expires_in: the old deadline stays. */
     CHECK(plugin->refresh(state, mock_op_begin(), &account) == 0);
     mock_respond(200, NULL, "{\"access_token\":\"user-token-NEW\"}");
