@@ -153,6 +153,22 @@ static const struct herald_plugin plugin = {
     .publish = net_publish,
 };
 
+/* Closes the store and removes its directory when the run ends. */
+static void
+remove_files(void)
+{
+    static const char *const names[] = {"key", "herald.db", "herald.db-wal",
+                                        "herald.db-shm"};
+    char path[sizeof(dir) + 32];
+
+    herald_store_close(d.store);
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -184,6 +200,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     net.config = json_pack("{s:s}", "redirect_uri",
                            "https://herald.test/v1/oauth/fuzznet/callback");
     net.enabled = 1;
+    atexit(remove_files);
     net.initialised = 1;
     d.registry.networks = &net;
     d.registry.count = 1;
