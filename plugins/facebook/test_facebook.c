@@ -678,6 +678,12 @@ test_identity(void)
     CHECK_STR(c->username, "Jane Doe");
     CHECK(!c->has_credentials);
 
+    /* An empty id is no identity, as in the code exchange. */
+    CHECK(plugin->identity(state, mock_op_begin(), &account) == 0);
+    mock_respond(200, NULL, "{\"name\":\"Jane Doe\",\"id\":\"\"}");
+    check_kind(HERALD_OUTCOME_RETRY_LATER);
+    CHECK(!mock_completion()->has_identity);
+
     /* A long message is cut on a character boundary. */
     {
         char body[2200];
