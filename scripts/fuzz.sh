@@ -13,8 +13,12 @@ targets="config post callback facebook instagram linkedin twitter"
 
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DHERALD_FUZZ=ON \
     -DHERALD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+programs=""
+for name in $targets; do
+    programs="$programs fuzz_$name"
+done
 # shellcheck disable=SC2086
-cmake --build build-fuzz -j "$(nproc)" --target $(printf 'fuzz_%s ' $targets)
+cmake --build build-fuzz -j "$(nproc)" --target $programs
 
 scratch="$(mktemp -d /tmp/herald-fuzz-XXXXXX)"
 failed=""
