@@ -122,76 +122,109 @@ post_reauthorize(struct herald_daemon *d, struct herald_request *req,
     json_decref(body);
 }
 
-/* Appends s to buf with HTML's special characters escaped. */
-static void
-html_escape(char *buf, size_t len, const char *s)
+#define PAGE_HEAD                                                             \
+    "<!doctype html>\n<html lang=\"en\"><head><meta "                         \
+    "charset=\"utf-8\"><title>herald</title></head>"                          \
+    "<body style=\"font-family:sans-serif;max-width:"                         \
+    "36em;margin:3em auto\">\n<h1>"
+#define PAGE_TAIL ".</p>\n<p>You can close this window.</p>\n</body></html>\n"
+
+/* The entity that stands for c in HTML text, or NULL when c stands for
+ * itself. */
+static const char *
+html_entity(char c)
 {
-    size_t n = strlen(buf);
-
-    for (; s && *s && n + 7 < len; s++) {
-        const char *rep = NULL;
-
-        switch (*s) {
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '&':
-            rep = "&amp;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        }
-        if (rep) {
-            memcpy(buf + n, rep, strlen(rep));
-            n += strlen(rep);
-        } else {
-            buf[n++] = *s;
-        }
+    switch (c) {
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '&':
+        return "&amp;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
     }
-    buf[n] = '\0';
+    return NULL;
+}
+
+/* Writes s at page + at (page NULL: only measures), HTML-escaped when
+ * escape is set. Returns the bytes it takes. */
+static size_t
+put(char *page, size_t at, const char *s, int escape)
+{
+    size_t n = 0;
+
+    for (; s && *s; s++) {
+        const char *rep = escape ? html_entity(*s) : NULL;
+        size_t len = rep ? strlen(rep) : 1;
+
+        if (page)
+            memcpy(page + at + n, rep ? rep : s, len);
+        n += len;
+    }
+    return n;
+}
+
+/* Writes the page of r into page (NULL: only measures). Returns its
+ * length. */
+static size_t
+write_page(char *page, const struct herald_oauth_result *r)
+{
+    size_t n = put(page, 0, PAGE_HEAD, 0);
+
+    n += put(page, n, r->status == 200 ? "Connected" : "Not connected", 1);
+    n += put(page, n, "</h1>\n<p>", 0);
+    if (r->status == 200) {
+        n += put(page, n, r->network, 1);
+        n += put(page, n, " account <strong>", 0);
+        n += put(page, n, r->username, 1);
+        n += put(page, n, "</strong>: ", 0);
+    }
+    n += put(page, n, r->message, 1);
+    return n + put(page, n, PAGE_TAIL, 0);
+}
+
+char *
+herald_api_callback_page(const struct herald_oauth_result *r, size_t *len)
+{
+    size_t n = write_page(NULL, r);
+    char *page = malloc(n + 1);
+
+    if (!page)
+        return NULL;
+    write_page(page, r);
+    page[n] = '\0';
+    *len = n;
+    return page;
 }
 
 static void
 answer_html(struct herald_request *req, const struct herald_oauth_result *r)
 {
-    char page[4096] = "<!doctype html>\n<html lang=\"en\"><head><meta "
-                      "charset=\"utf-8\"><title>herald</title></head>"
-                      "<body style=\"font-family:sans-serif;max-width:"
-                      "36em;margin:3em auto\">\n<h1>";
+    size_t len = 0;
+    char *page = herald_api_callback_page(r, &len);
 
-    html_escape(page, sizeof(page),
-                r->status == 200 ? "Connected" : "Not connected");
-    strcat(page, "</h1>\n<p>");
-    if (r->status == 200) {
-        html_escape(page, sizeof(page), r->network);
-        strcat(page, " account <strong>");
-        html_escape(page, sizeof(page), r->username);
-        strcat(page, "</strong>: ");
+    if (!page) {
+        herald_request_error(req, 503, "out_of_memory", "try again");
+        return;
     }
-    html_escape(page, sizeof(page), r->message);
-    strcat(page, ".</p>\n<p>You can close this window.</p>\n</body></html>\n");
     herald_request_respond(req, r->status, "text/html; charset=utf-8", page,
-                           strlen(page), NULL);
+                           len, NULL);
+    free(page);
 }
 
-static void
-answer_redirect(struct herald_request *req,
-                const struct herald_oauth_result *r)
+char *
+herald_api_callback_location(const struct herald_oauth_result *r)
 {
-    const struct herald_host *host = herald_host_api();
-    char *code = host->url_encode(r->code);
+    char *code = herald_host_api()->url_encode(r->code);
     char *location = NULL;
-    const char *headers[2] = {NULL, NULL};
     const char *sep = strchr(r->return_url, '?') ? "&" : "?";
     int n;
 
+    if (!code)
+        return NULL;
     if (r->status == 200)
         n = asprintf(&location, "Location: %s%sstatus=%s&account_id=%lld",
                      r->return_url, sep, code, (long long)r->account_id);
@@ -199,7 +232,17 @@ answer_redirect(struct herald_request *req,
         n = asprintf(&location, "Location: %s%sstatus=error&error=%s",
                      r->return_url, sep, code);
     free(code);
-    if (n < 0) {
+    return n < 0 ? NULL : location;
+}
+
+static void
+answer_redirect(struct herald_request *req,
+                const struct herald_oauth_result *r)
+{
+    const char *headers[2] = {NULL, NULL};
+    char *location = herald_api_callback_location(r);
+
+    if (!location) {
         answer_html(req, r);
         return;
     }

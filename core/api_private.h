@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "httpd.h"
+#include "oauth.h"
 
 /* Path parameters: the segments a route's ':' placeholders matched. */
 #define API_MAX_PARAMS 4
@@ -97,6 +98,24 @@ json_t *herald_api_account_json(struct herald_daemon *d,
 /* A post as the API shows it. New reference. */
 json_t *herald_api_post_json(struct herald_daemon *d,
                              const struct herald_store_post *p);
+
+/*
+ * The HTML page an OAuth callback answers a person with: r's outcome,
+ * and for a connected account its network and username, every one
+ * HTML-escaped and whole however long. Returns a new NUL-terminated
+ * string and its length in *len, or NULL when out of memory.
+ */
+char *herald_api_callback_page(const struct herald_oauth_result *r,
+                               size_t *len);
+
+/*
+ * The "Location: URL" header line that sends a person back to
+ * r->return_url (which must be set) with the outcome in its query:
+ * "status=CODE&account_id=ID" when connected, else
+ * "status=error&error=CODE". Returns a new string, or NULL when out of
+ * memory.
+ */
+char *herald_api_callback_location(const struct herald_oauth_result *r);
 
 /* The current wall-clock time in milliseconds since the epoch. */
 int64_t herald_api_now_ms(void);

@@ -4,10 +4,12 @@
 set -eu
 
 # systemd brings systemd-analyze, which checks contrib/systemd/herald.service.
+# clang and libclang-rt-14-dev (libFuzzer and the sanitizers' runtime) build
+# the fuzz targets of tests/fuzz (scripts/fuzz.sh).
 packages="build-essential cmake pkg-config libev-dev libcurl4-openssl-dev
 libjansson-dev libsqlite3-dev libmicrohttpd-dev libsodium-dev
 clang-format python3 python3-aiosmtpd curl ca-certificates sqlite3
-systemd"
+systemd clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do

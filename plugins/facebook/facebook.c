@@ -309,7 +309,7 @@ identity_done(struct herald_op *op, const struct herald_http_response *resp,
         id.id = json_string_value(json_object_get(body, "id"));
         id.display_name = json_string_value(json_object_get(body, "name"));
         id.username = id.display_name ? id.display_name : id.id;
-        if (id.id)
+        if (id.id && *id.id)
             fb_outcome_set(&out, HERALD_OUTCOME_DONE, "%s", "");
         else
             fb_unreadable(resp, FB_CALL_READ, "GET /me", &out);

@@ -29,6 +29,10 @@
  * missing: Meta documents "about 60 days". */
 #define FB_LONG_LIVED_MS (60LL * 24 * 3600 * 1000)
 
+/* The most seconds a number of seconds from the network is read as
+ * (past the year 5000): a larger one would overflow a time in ms. */
+#define FB_SECONDS_MAX 100000000000LL
+
 /* The plugin's state, made by init() from the validated configuration. */
 struct fb {
     const struct herald_host *host;

@@ -235,6 +235,8 @@ read_token(struct exchange *x, json_t *body, char **token, int64_t *expires_at)
         secs = json_number_value(e);
     else if (json_is_string(e))
         secs = strtod(json_string_value(e), NULL);
+    if (secs > FB_SECONDS_MAX)
+        secs = FB_SECONDS_MAX;
     if (secs > 0)
         *expires_at = x->fb->host->now_ms() + (int64_t)(secs * 1000.0);
     return 0;

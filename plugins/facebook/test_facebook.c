@@ -678,6 +678,12 @@ test_identity(void)
     CHECK_STR(c->username, "Jane Doe");
     CHECK(!c->has_credentials);
 
+    /* An empty id is no identity, as in the code exchange. */
+    CHECK(plugin->identity(state, mock_op_begin(), &account) == 0);
+    mock_respond(200, NULL, "{\"name\":\"Jane Doe\",\"id\":\"\"}");
+    check_kind(HERALD_OUTCOME_RETRY_LATER);
+    CHECK(!mock_completion()->has_identity);
+
     /* A long message is cut on a character boundary. */
     {
         char body[2200];
@@ -723,6 +729,14 @@ test_refresh(void)
     CHECK(c->access_expires_at == mock_now_ms + 5184000000LL);
     CHECK(c->hard_deadline == c->access_expires_at);
     CHECK(json_equal(c->extra, creds.extra));
+
+    /* An absurd lifetime is cut to 1e11 s, not overflowed. */
+    CHECK(plugin->refresh(state, mock_op_begin(), &account) == 0);
+    mock_respond(200, NULL,
+                 "{\"access_token\":\"user-token-NEW\",\"expires_in\":1e300}");
+    check_kind(HERALD_OUTCOME_DONE);
+    CHECK(mock_completion()->access_expires_at ==
+          mock_now_ms + 100000000000000LL);
 
     /* No expires_in: the old deadline stays. */
     CHECK(plugin->refresh(state, mock_op_begin(), &account) == 0);

@@ -46,9 +46,11 @@ expiry_from(const struct ig *ig, json_t *body)
     int64_t s = IG_LONG_LIVED_S;
 
     if (json_is_integer(v) && json_integer_value(v) > 0)
-        s = json_integer_value(v);
+        s = json_integer_value(v) < IG_SECONDS_MAX ? json_integer_value(v)
+                                                   : IG_SECONDS_MAX;
     else if (json_is_real(v) && json_real_value(v) > 0)
-        s = (int64_t)json_real_value(v);
+        s = json_real_value(v) < IG_SECONDS_MAX ? (int64_t)json_real_value(v)
+                                                : IG_SECONDS_MAX;
     return ig->host->now_ms() + s * 1000;
 }
 

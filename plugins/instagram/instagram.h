@@ -28,6 +28,10 @@
 /* The wait after a publishing-cap refusal when the quota is unreadable. */
 #define IG_CAP_FALLBACK_MS (3600LL * 1000)
 
+/* The most seconds a number of seconds from the network is read as
+ * (past the year 5000): a larger one would overflow a time in ms. */
+#define IG_SECONDS_MAX 100000000000LL
+
 /* Where a post's URL points when its permalink cannot be read. */
 #define IG_FALLBACK_URL "https://www.instagram.com/"
 

@@ -89,7 +89,8 @@ retry_after(const struct ig *ig, const struct herald_http_response *resp)
         return 0;
     s = strtol(v, &end, 10);
     if (end != v && *end == '\0' && s >= 0)
-        return ig->host->now_ms() + (int64_t)s * 1000;
+        return ig->host->now_ms() +
+               (s < IG_SECONDS_MAX ? (int64_t)s : IG_SECONDS_MAX) * 1000;
     memset(&tm, 0, sizeof(tm));
     if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm))
         return (int64_t)timegm(&tm) * 1000;
@@ -131,6 +132,8 @@ buc_regain(const struct ig *ig, const struct herald_http_response *resp)
         }
     }
     json_decref(usage);
+    if (minutes > IG_SECONDS_MAX / 60)
+        minutes = IG_SECONDS_MAX / 60;
     return minutes > 0 ? ig->host->now_ms() + (int64_t)minutes * 60000 : 0;
 }
 

@@ -26,6 +26,8 @@ const struct herald_plugin *herald_plugin_entry(void);
 #define SECRET  "app-secret-value"
 #define HOUR_MS (3600LL * 1000)
 #define DAY_MS  (24 * HOUR_MS)
+/* The longest wait or lifetime read from Instagram: 1e11 s, in ms. */
+#define SECONDS_MAX_MS 100000000000000LL
 
 static const struct herald_plugin *plugin;
 static void *state;
@@ -513,6 +515,28 @@ static const struct error_case error_cases[] = {
      HERALD_RATE_USER,
      0,
      "(#80002)"},
+    /* A wait too long to count in milliseconds is cut, not overflowed. */
+    {"429 with an absurd Retry-After",
+     0,
+     429,
+     {"Retry-After: 9223372036854775807", NULL},
+     "",
+     HERALD_OUTCOME_RATE_LIMITED,
+     HERALD_RATE_USER,
+     SECONDS_MAX_MS,
+     "HTTP 429"},
+    {"BUC code with an absurd regain time",
+     0,
+     400,
+     {"X-Business-Use-Case-Usage: {\"1\":[{\"type\":\"instagram\","
+      "\"estimated_time_to_regain_access\":9223372036854775807}]}",
+      NULL},
+     "{\"error\":{\"message\":\"(#80002) There have been too many calls to "
+     "this Instagram account.\",\"code\":80002}}",
+     HERALD_OUTCOME_RATE_LIMITED,
+     HERALD_RATE_USER,
+     (SECONDS_MAX_MS / 60000) * 60000,
+     "(#80002)"},
     {"429 without body",
      0,
      429,
@@ -766,6 +790,23 @@ test_refresh(void)
     CHECK(c->hard_deadline == c->access_expires_at);
     CHECK(json_integer_value(json_object_get(c->extra, "issued_at")) == now);
     CHECK(json_is_true(json_object_get(c->extra, "kept")));
+
+    /* An absurd lifetime is cut, not overflowed into the past. */
+    a = make_account(now - 25 * HOUR_MS, now + 59 * DAY_MS);
+    CHECK(plugin->refresh(state, mock_op_begin(), a) == 0);
+    mock_respond(200, NULL,
+                 "{\"access_token\":\"IGAA-new\",\"token_type\":\"bearer\","
+                 "\"expires_in\":9223372036854775807}");
+    check_completion();
+    CHECK(c->outcome.kind == HERALD_OUTCOME_DONE);
+    CHECK(c->access_expires_at == now + SECONDS_MAX_MS);
+    a = make_account(now - 25 * HOUR_MS, now + 59 * DAY_MS);
+    CHECK(plugin->refresh(state, mock_op_begin(), a) == 0);
+    mock_respond(200, NULL,
+                 "{\"access_token\":\"IGAA-new\",\"token_type\":\"bearer\","
+                 "\"expires_in\":1e300}");
+    check_completion();
+    CHECK(c->access_expires_at == now + SECONDS_MAX_MS);
 
     /* The same string back is fine too. */
     a = make_account(now - 30 * DAY_MS, now + 30 * DAY_MS);

@@ -204,6 +204,16 @@ li_authorize_url(void *state, const struct herald_authorize_request *req,
     return 0;
 }
 
+/* A number of seconds from the network, cut to LI_SECONDS_MAX either way
+ * so that it converts to milliseconds. */
+static json_int_t
+seconds(json_int_t s)
+{
+    if (s > LI_SECONDS_MAX)
+        return LI_SECONDS_MAX;
+    return s < -LI_SECONDS_MAX ? -LI_SECONDS_MAX : s;
+}
+
 /* Reads a successful token answer. Returns the parsed body (a new
  * reference the tokens borrow from), or NULL when it holds no token. */
 static json_t *
@@ -225,9 +235,11 @@ read_tokens(const struct linkedin *li, const struct herald_http_response *resp,
     if (t->refresh && !*t->refresh)
         t->refresh = NULL;
     if (json_is_integer(expires))
-        t->access_expires_at = now + json_integer_value(expires) * 1000;
+        t->access_expires_at =
+            now + seconds(json_integer_value(expires)) * 1000;
     if (t->refresh && json_is_integer(rexpires))
-        t->refresh_expires_at = now + json_integer_value(rexpires) * 1000;
+        t->refresh_expires_at =
+            now + seconds(json_integer_value(rexpires)) * 1000;
     return body;
 }
 

@@ -23,6 +23,10 @@
 /* Room for the network's reason text in an outcome message. */
 #define LI_MSG_MAX 512
 
+/* The most seconds a number of seconds from the network is read as
+ * (past the year 5000): a larger one would overflow a time in ms. */
+#define LI_SECONDS_MAX 100000000000LL
+
 /* The plugin's state: the host and the validated configuration. Every
  * string is borrowed from the config object, valid until fini(). */
 struct linkedin {

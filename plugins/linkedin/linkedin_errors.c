@@ -108,7 +108,7 @@ rate_limited(const struct linkedin *li,
 
     out->kind = HERALD_OUTCOME_RATE_LIMITED;
     if (after && end != after && *end == '\0' && s >= 0)
-        out->retry_at = now + s * 1000;
+        out->retry_at = now + (s < LI_SECONDS_MAX ? s : LI_SECONDS_MAX) * 1000;
     else
         out->retry_at = next_midnight(now);
     /* LinkedIn counts calls per member and per application; only an

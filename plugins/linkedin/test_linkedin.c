@@ -600,6 +600,8 @@ test_identity(void)
 {
     const struct mock_completion *c;
     static const char *const retry_after[] = {"Retry-After: 120", NULL};
+    static const char *const huge_retry_after[] = {
+        "Retry-After: 9223372036854775807", NULL};
 
     mock_now_ms = NOW0 + 5 * 3600000LL;
     set_creds(NULL, 0);
@@ -648,6 +650,10 @@ test_identity(void)
     c = identity_answer(429, retry_after, throttle_body);
     CHECK(c->outcome.kind == HERALD_OUTCOME_RATE_LIMITED);
     CHECK(c->outcome.retry_at == mock_now_ms + 120000);
+    /* A wait too long to count in milliseconds is cut to 1e11 s. */
+    c = identity_answer(429, huge_retry_after, throttle_body);
+    CHECK(c->outcome.kind == HERALD_OUTCOME_RATE_LIMITED);
+    CHECK(c->outcome.retry_at == mock_now_ms + 100000000000000LL);
     CHECK(c->outcome.scope == HERALD_RATE_USER);
     CHECK_CONTAINS(c->outcome.message, "throttle limit");
 
@@ -756,6 +762,19 @@ test_refresh_keeps_deadline(void)
     CHECK_STR(c->refresh_token, "RT-PLANTED-new");
     CHECK(c->hard_deadline == deadline);
     CHECK(c->access_expires_at == deadline);
+
+    /* Absurd lifetimes are cut to 1e11 s, not overflowed into the
+     * past. */
+    start_refresh();
+    mock_respond(200, json_headers,
+                 "{\"access_token\":\"AT-PLANTED-4\","
+                 "\"expires_in\":9223372036854775807,"
+                 "\"refresh_token\":\"RT-PLANTED-new\","
+                 "\"refresh_token_expires_in\":9223372036854775807}");
+    c = done();
+    CHECK(c->outcome.kind == HERALD_OUTCOME_DONE);
+    CHECK(c->hard_deadline == mock_now_ms + 100000000000000LL);
+    CHECK(c->access_expires_at == mock_now_ms + 100000000000000LL);
 
     /* No refresh fields: keep the token and the deadline held. */
     start_refresh();

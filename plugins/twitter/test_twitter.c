@@ -906,6 +906,40 @@ start_revoke(const struct herald_account *a)
     CHECK(plugin->revoke(state, mock_op_begin(), a) == 0);
 }
 
+/* Absurd lifetimes and waits from X are cut to TW_SECONDS_MAX instead
+ * of overflowing into a time in the past. */
+static void
+test_huge_numbers(void)
+{
+    const char *reset[] = {"x-rate-limit-remaining: 0",
+                           "x-rate-limit-reset: 9223372036854775807", NULL};
+    const char *retry[] = {"Retry-After: 9223372036854775807", NULL};
+
+    start_refresh(&account);
+    mock_respond(200, NULL,
+                 "{\"token_type\":\"bearer\",\"expires_in\":1e300,"
+                 "\"access_token\":\"AT-new\",\"refresh_token\":\"RT-new\"}");
+    EXPECT(HERALD_OUTCOME_DONE);
+    CHECK(DONE_C()->access_expires_at == NOW + 100000000000000LL);
+
+    start_refresh(&account);
+    mock_respond(200, NULL,
+                 "{\"token_type\":\"bearer\",\"access_token\":\"AT-new\","
+                 "\"expires_in\":\"9223372036854775807\"}");
+    EXPECT(HERALD_OUTCOME_DONE);
+    CHECK(DONE_C()->access_expires_at == NOW + 100000000000000LL);
+
+    start_publish(&account, &post);
+    mock_respond(429, reset, PROBLEM("Too Many Requests", "Too Many", 429));
+    EXPECT(HERALD_OUTCOME_RATE_LIMITED);
+    CHECK(OUTCOME()->retry_at == 100000000000000LL);
+
+    start_publish(&account, &post);
+    mock_respond(429, retry, PROBLEM("Too Many Requests", "Too Many", 429));
+    EXPECT(HERALD_OUTCOME_RATE_LIMITED);
+    CHECK(OUTCOME()->retry_at == NOW + 100000000000000LL);
+}
+
 static void
 test_revoke(void)
 {
@@ -1005,6 +1039,7 @@ main(void)
     test_publish_errors();
     test_publish_rate_limits();
     test_publish_unknown();
+    test_huge_numbers();
     test_revoke();
     test_secret_never_sent_in_clear();
 

@@ -60,6 +60,10 @@ struct tw_call {
 /* Outcome messages are cut to this many bytes. */
 #define TW_MESSAGE_MAX 400
 
+/* The most seconds a number of seconds from the network is read as
+ * (past the year 5000): a larger one would overflow a time in ms. */
+#define TW_SECONDS_MAX 100000000000LL
+
 /* ---- twitter.c ---------------------------------------------------- */
 
 /* Allocates a call for op; NULL when out of memory. */

@@ -78,7 +78,8 @@ tw_set_message(struct tw_call *call, const char *text)
     return call->message;
 }
 
-/* Returns header name as a non-negative integer, or -1. */
+/* Returns header name as a non-negative integer, cut to TW_SECONDS_MAX,
+ * or -1. */
 static long long
 header_int(const struct tw_call *call, const struct herald_http_response *resp,
            const char *name)
@@ -94,7 +95,7 @@ header_int(const struct tw_call *call, const struct herald_http_response *resp,
         end++;
     if (end == v || *end != '\0' || n < 0)
         return -1;
-    return n;
+    return n < TW_SECONDS_MAX ? n : TW_SECONDS_MAX;
 }
 
 /* The time Retry-After (delta seconds) names, in ms, or 0. */

@@ -37,7 +37,7 @@ nonempty(const json_t *obj, const char *key)
 }
 
 /* Returns expires_in of a token answer in seconds (a number or a numeric
- * string), or 0 when absent or unreadable. */
+ * string) cut to TW_SECONDS_MAX, or 0 when absent or unreadable. */
 static int64_t
 expires_in(const json_t *token)
 {
@@ -46,11 +46,15 @@ expires_in(const json_t *token)
     char *end;
     long long n;
 
+    if (json_is_number(v) && json_number_value(v) >= TW_SECONDS_MAX)
+        return TW_SECONDS_MAX;
     if (json_is_number(v))
         return json_number_value(v) > 0 ? (int64_t)json_number_value(v) : 0;
     if (!s)
         return 0;
     n = strtoll(s, &end, 10);
+    if (n > TW_SECONDS_MAX)
+        n = TW_SECONDS_MAX;
     return end != s && *end == '\0' && n > 0 ? n : 0;
 }
 

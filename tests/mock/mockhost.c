@@ -377,19 +377,34 @@ oldest_pending(size_t *index)
 int
 mock_respond(long status, const char *const *headers, const char *body)
 {
+    return mock_respond_n(status, headers, body ? body : "",
+                          body ? strlen(body) : 0);
+}
+
+int
+mock_respond_n(long status, const char *const *headers, const char *body,
+               size_t len)
+{
     struct herald_http_response resp = {0};
     size_t i;
     struct pending *p = oldest_pending(&i);
+    char *copy;
 
     if (!p)
         return -1;
+    copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, body, len);
+    copy[len] = '\0';
     p->answered = 1;
     resp.transport = HERALD_TRANSPORT_OK;
     resp.status = status;
-    resp.body = body ? body : "";
-    resp.body_len = body ? strlen(body) : 0;
+    resp.body = copy;
+    resp.body_len = len;
     resp.headers = headers;
     p->done(&the_op, &resp, p->udata);
+    free(copy);
     return 0;
 }
 

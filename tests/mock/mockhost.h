@@ -75,6 +75,12 @@ const char *mock_header(size_t i, const char *name);
  * pending. */
 int mock_respond(long status, const char *const *headers, const char *body);
 
+/* As mock_respond(), with a body of len bytes that may hold NUL bytes.
+ * The plugin sees a copy of exactly len bytes followed by a NUL, as the
+ * core's client hands it. */
+int mock_respond_n(long status, const char *const *headers, const char *body,
+                   size_t len);
+
 /* Ends the oldest unanswered request with a transport failure. */
 int mock_fail(enum herald_transport transport);
 
