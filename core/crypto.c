@@ -202,7 +202,9 @@ herald_key_load(const char *path, struct herald_key *key,
     int rc;
 
     sodium_memzero(key, sizeof(*key));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not hang the start (check_key_file()
+     * refuses anything but a regular file). */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         rc = -errno;
         herald_error_set(err, "cannot read key file '%s': %s", path,

@@ -137,7 +137,9 @@ static int
 read_document(const char *path, char **text, size_t *len,
               struct herald_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO must not hang the start (refused below). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
     int rc;
 
     if (fd < 0) {
@@ -145,6 +147,12 @@ read_document(const char *path, char **text, size_t *len,
         herald_error_set(err, "cannot read config '%s': %s", path,
                          strerror(-rc));
         return rc;
+    }
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        close(fd);
+        herald_error_set(err, "cannot read config '%s': not a regular file",
+                         path);
+        return -EINVAL;
     }
     rc = read_fd(fd, DOCUMENT_MAX_BYTES, text, len);
     close(fd);
@@ -502,7 +510,8 @@ open_secret(const struct schema_doc *doc, const struct schema_item *item,
     struct stat st;
     int rc;
 
-    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO must not hang the start. */
+    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (*fd < 0 || fstat(*fd, &st) < 0) {
         rc = errno;
         if (*fd >= 0)

@@ -278,6 +278,13 @@ test_file_references(void)
                      ENGINE ":1:15: key 'api_keys[0]': secret file '%s' "
                             "is not a regular file",
                      abs_path("config/keys"));
+    /* A FIFO is refused at once: nothing waits for a writer. */
+    CHECK(mkfifo("config/keys/fifo", 0600) == 0);
+    check_doc_errorf("{\"api_keys\": [{\"file\": \"keys/fifo\"}]}", -EINVAL,
+                     ENGINE ":1:15: key 'api_keys[0]': secret file '%s' "
+                            "is not a regular file",
+                     abs_path("config/keys/fifo"));
+    unlink("config/keys/fifo");
 }
 
 /* Loads text and checks that the error names the key and hides secret. */
