@@ -149,10 +149,12 @@ read_document(const char *path, char **text, size_t *len,
         return rc;
     }
     if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
         close(fd);
-        herald_error_set(err, "cannot read config '%s': not a regular file",
-                         path);
-        return -EINVAL;
+        herald_error_set(err, "cannot read config '%s': %s", path,
+                         rc == -EISDIR ? strerror(EISDIR)
+                                       : "not a regular file");
+        return rc;
     }
     rc = read_fd(fd, DOCUMENT_MAX_BYTES, text, len);
     close(fd);

@@ -216,6 +216,11 @@ test_unreadable(void)
                        "No such file or directory");
     CHECK(herald_config_load("config", &cfg, &err) == -EISDIR);
     CHECK_STR(err.msg, "cannot read config 'config': Is a directory");
+    /* A FIFO is refused at once: nothing waits for a writer. */
+    CHECK(mkfifo("fifo.json", 0600) == 0);
+    CHECK(herald_config_load("fifo.json", &cfg, &err) == -EINVAL);
+    CHECK_STR(err.msg, "cannot read config 'fifo.json': not a regular file");
+    unlink("fifo.json");
     CHECK(cfg == NULL);
 }
 
