@@ -96,20 +96,23 @@ get_accounts(struct herald_daemon *d, struct herald_request *req,
         json_decref(list);
         return;
     }
-    rows = calloc(limit, sizeof(*rows));
-    if (!rows || herald_store_account_list(d->store, &f, rows, limit, &n)) {
+    /* One row more than the page: whether a next page exists. */
+    rows = calloc(limit + 1, sizeof(*rows));
+    if (!rows ||
+        herald_store_account_list(d->store, &f, rows, limit + 1, &n)) {
         free(rows);
         json_decref(list);
         herald_request_error(req, 503, "store_unavailable",
                              "the accounts could not be read");
         return;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && i < limit; i++) {
         json_array_append_new(list, herald_api_account_json(d, &rows[i]));
     }
     body = json_pack("{s:o}", "accounts", list);
-    json_object_set_new(
-        body, "next", n == limit ? json_integer(rows[n - 1].id) : json_null());
+    json_object_set_new(body, "next",
+                        n > limit ? json_integer(rows[limit - 1].id)
+                                  : json_null());
     for (size_t i = 0; i < n; i++)
         herald_store_account_clear(&rows[i]);
     free(rows);

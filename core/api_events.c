@@ -77,18 +77,21 @@ get_events(struct herald_daemon *d, struct herald_request *req,
     (void)params;
     if (parse_filter(req, &f, &limit) != 0)
         return;
-    if (herald_store_event_list(d->store, &f, limit, &events) != 0) {
+    /* One event more than the page: whether a next page exists. */
+    if (herald_store_event_list(d->store, &f, limit + 1, &events) != 0) {
         herald_request_error(req, 503, "store_unavailable",
                              "the events could not be read");
         return;
     }
     n = json_array_size(events);
-    last = n ? json_object_get(json_array_get(events, n - 1), "id") : NULL;
+    if (n > limit)
+        json_array_remove(events, limit);
+    last = n > limit ? json_object_get(json_array_get(events, limit - 1), "id")
+                     : NULL;
     format_times(events);
-    herald_request_respond_json(
-        req, 200,
-        json_pack("{s:o,s:O}", "events", events, "next",
-                  n == limit && last ? last : json_null()));
+    herald_request_respond_json(req, 200,
+                                json_pack("{s:o,s:O}", "events", events,
+                                          "next", last ? last : json_null()));
 }
 
 const struct api_route herald_api_event_routes[] = {

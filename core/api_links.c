@@ -258,20 +258,21 @@ get_notices(struct herald_daemon *d, struct herald_request *req,
     (void)params;
     if (parse_filter(req, &f, &limit) != 0)
         return;
-    rows = calloc(limit, sizeof(*rows));
-    if (!rows || herald_store_notice_list(d->store, &f, rows, limit, &n)) {
+    /* One row more than the page: whether a next page exists. */
+    rows = calloc(limit + 1, sizeof(*rows));
+    if (!rows || herald_store_notice_list(d->store, &f, rows, limit + 1, &n)) {
         free(rows);
         herald_request_error(req, 503, "store_unavailable",
                              "the notices could not be read");
         return;
     }
     list = json_array();
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && i < limit; i++)
         json_array_append_new(list, notice_json(&rows[i]));
     herald_request_respond_json(
         req, 200,
         json_pack("{s:o,s:o}", "notices", list, "next",
-                  n == limit ? json_integer(rows[n - 1].id) : json_null()));
+                  n > limit ? json_integer(rows[limit - 1].id) : json_null()));
     for (size_t i = 0; i < n; i++)
         herald_store_notice_clear(&rows[i]);
     free(rows);

@@ -537,19 +537,22 @@ get_posts(struct herald_daemon *d, struct herald_request *req,
     (void)params;
     if (parse_filter(req, &f, &limit) != 0)
         return;
-    rows = calloc(limit, sizeof(*rows));
-    if (!rows || herald_store_post_list(d->store, &f, rows, limit, &n) != 0) {
+    /* One row more than the page: whether a next page exists. */
+    rows = calloc(limit + 1, sizeof(*rows));
+    if (!rows ||
+        herald_store_post_list(d->store, &f, rows, limit + 1, &n) != 0) {
         free(rows);
         herald_request_error(req, 503, "store_unavailable",
                              "the posts could not be read");
         return;
     }
     list = json_array();
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && i < limit; i++)
         json_array_append_new(list, herald_api_post_json(d, &rows[i]));
     body = json_pack("{s:o}", "posts", list);
-    json_object_set_new(
-        body, "next", n == limit ? json_integer(rows[n - 1].id) : json_null());
+    json_object_set_new(body, "next",
+                        n > limit ? json_integer(rows[limit - 1].id)
+                                  : json_null());
     for (size_t i = 0; i < n; i++)
         herald_store_post_clear(&rows[i]);
     free(rows);

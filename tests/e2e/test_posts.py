@@ -358,6 +358,33 @@ class PublishTest(unittest.TestCase):
         self.assertEqual(status, 409)
         status, listed = self.w.api("GET", "/v1/posts?status=canceled")
         self.assertEqual([p["id"] for p in listed["posts"]], [post_id])
+        self.assertIsNone(listed["next"])
+
+    def test_pages_end_exactly(self):
+        later = rfc3339(time.time() + 3600)
+        ids = [self.p.create(post_body([self.acc["twitter"]], text=t,
+                                       scheduled_at=later))[1]
+               ["posts"][0]["id"] for t in ("one", "two", "three")]
+        # A full page with more after it names the next; the last page,
+        # full or not, names none.
+        status, page = self.w.api("GET", "/v1/posts?limit=2")
+        self.assertEqual([p["id"] for p in page["posts"]], ids[:2])
+        self.assertEqual(page["next"], ids[1])
+        status, page = self.w.api("GET", "/v1/posts?limit=2&after=%d"
+                                  % page["next"])
+        self.assertEqual([p["id"] for p in page["posts"]], ids[2:])
+        self.assertIsNone(page["next"])
+        status, page = self.w.api("GET", "/v1/posts?limit=3")
+        self.assertEqual([p["id"] for p in page["posts"]], ids)
+        self.assertIsNone(page["next"])
+        status, page = self.w.api("GET", "/v1/events?type=post.created&"
+                                  "limit=3")
+        self.assertEqual(len(page["events"]), 3)
+        self.assertIsNone(page["next"])
+        status, page = self.w.api("GET", "/v1/events?type=post.created&"
+                                  "limit=2")
+        self.assertEqual(len(page["events"]), 2)
+        self.assertEqual(page["next"], page["events"][1]["id"])
 
 
 if __name__ == "__main__":
