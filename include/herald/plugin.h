@@ -215,10 +215,13 @@ struct herald_outcome {
     /* RETRY_LATER and RATE_LIMITED: earliest time to try again, in
      * milliseconds since the epoch; 0 lets the core choose a backoff. */
     int64_t retry_at;
-    int http_status;        /* the network's status, 0 if none */
-    const char *message;    /* the network's reason; never a secret */
-    const char *remote_id;  /* DONE or DUPLICATE after publish */
-    const char *remote_url; /* DONE or DUPLICATE after publish */
+    int http_status;     /* the network's status, 0 if none */
+    const char *message; /* the network's reason; never a secret */
+    /* DONE or DUPLICATE after publish or lookup; NULL when the network
+     * does not name the post (a duplicate answer, an Instagram container
+     * found published). */
+    const char *remote_id;
+    const char *remote_url; /* likewise */
 };
 
 /*
@@ -381,8 +384,8 @@ struct herald_plugin {
     /* Optional members: absent when NULL or past size. */
 
     /* Looks up a post whose attempt was interrupted, from its checkpoint.
-     * Completes with DONE (found, with remote id), REJECTED (certainly not
-     * published) or UNKNOWN. */
+     * Completes with DONE (found; with its remote id when the network
+     * names it), REJECTED (certainly not published) or UNKNOWN. */
     int (*lookup)(void *state, struct herald_op *op,
                   const struct herald_account *account,
                   const struct herald_post *post);
