@@ -447,23 +447,60 @@ cli_add_query(struct cli_buf *path, const struct cli_parsed *p,
     return rc;
 }
 
+/* GETs one page of base: the options of query, with the page after
+ * *after when it is not NULL instead of --after. */
+static int
+get_page(struct cli_ctx *c, const struct cli_parsed *p, const char *base,
+         const char *const *query, json_t *after, json_t **answer)
+{
+    struct cli_buf path = {0};
+    int rc = cli_buf_printf(&path, "%s", base);
+
+    for (; rc == 0 && *query; query++) {
+        const char *one[] = {*query, NULL};
+
+        if (!(after && strcmp(*query, "after") == 0))
+            rc = cli_add_query(&path, p, one);
+    }
+    if (rc == 0 && after)
+        rc = cli_buf_printf(&path, "%cafter=%lld",
+                            strchr(path.s, '?') ? '&' : '?',
+                            (long long)json_integer_value(after));
+    rc = rc == 0 ? cli_call(c, "GET", path.s, NULL, NULL, answer) : CLI_FAIL;
+    cli_buf_free(&path);
+    return rc;
+}
+
 int
 cli_get_list(struct cli_ctx *c, const struct cli_command *cmd,
              const struct cli_parsed *p, const char *base,
              const char *const *query, const char *const *numbers,
              json_t **answer)
 {
-    struct cli_buf path = {0};
+    const char *key = strrchr(base, '/') + 1; /* "/v1/posts": "posts" */
+    json_t *page = NULL, *next;
     int rc;
 
     *answer = NULL;
     if (cli_check_ids(cmd, p, numbers) != CLI_OK)
         return CLI_USAGE;
-    rc = cli_buf_printf(&path, "%s", base);
-    if (rc == 0)
-        rc = cli_add_query(&path, p, query);
-    rc = rc == 0 ? cli_call(c, "GET", path.s, NULL, NULL, answer) : CLI_FAIL;
-    cli_buf_free(&path);
+    rc = get_page(c, p, base, query, NULL, answer);
+    /* --all: the following pages too, while the daemon names one. */
+    while (rc == CLI_OK && cli_get(p, "all") &&
+           json_is_integer(next = json_object_get(*answer, "next"))) {
+        rc = get_page(c, p, base, query, next, &page);
+        if (rc == CLI_OK) {
+            json_array_extend(json_object_get(*answer, key),
+                              json_object_get(page, key));
+            json_object_set(*answer, "next", json_object_get(page, "next"));
+        }
+        json_decref(page);
+        page = NULL;
+    }
+    if (rc != CLI_OK) {
+        json_decref(*answer);
+        *answer = NULL;
+    }
     if (rc == CLI_OK && c->json) {
         cli_print_json(*answer);
         json_decref(*answer);

@@ -256,6 +256,8 @@ static const struct cli_option list_options[] = {
      "at most N accounts (1 to 500; the daemon's default "
      "is 50)"},
     {"after", "ID", 0, "the accounts after this id (the next page)"},
+    {"all", NULL, 0,
+     "every page, not only the first (--limit sets the page size)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -105,6 +105,8 @@ static const struct cli_option list_options[] = {
      "at most N events (1 to 1000; the daemon's default "
      "is 100)"},
     {"after", "ID", 0, "the events after this id (the next page)"},
+    {"all", NULL, 0,
+     "every page, not only the first (--limit sets the page size)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -117,9 +117,11 @@ int cli_add_query(struct cli_buf *path, const struct cli_parsed *p,
 /*
  * The start of every list command: checks that the options of numbers
  * are positive numbers, GETs base with the options of query as its query
- * string (both NULL-terminated), and with --json prints the answer. Returns
- * CLI_OK with *answer for the caller to print as a table (NULL when it
- * was printed already), CLI_USAGE, or CLI_FAIL.
+ * string (both NULL-terminated) and, with --all, every following page,
+ * gathered into the first answer's array (named as base's last
+ * segment); with --json prints the answer. Returns CLI_OK with *answer
+ * for the caller to print as a table (NULL when it was printed already),
+ * CLI_USAGE, or CLI_FAIL.
  */
 int cli_get_list(struct cli_ctx *c, const struct cli_command *cmd,
                  const struct cli_parsed *p, const char *base,

@@ -392,6 +392,19 @@ class CliTest(unittest.TestCase):
         out, _ = self.ok("--json", "events", "--account", str(x))
         self.assertEqual(json.loads(out), self.w.api(
             "GET", "/v1/events?account=%d" % x)[1])
+        # --all follows every page: one request's worth, a page at a time.
+        everything = self.w.api("GET", "/v1/events?limit=1000")[1]
+        self.assertIsNone(everything["next"])
+        out, err = self.ok("--json", "events", "--limit", "2", "--all")
+        self.assertEqual(json.loads(out), everything)
+        out, err = self.ok("events", "--limit", "2", "--all")
+        self.assertEqual([r["ID"] for r in table(out)],
+                         [str(e["id"]) for e in everything["events"]])
+        self.assertNotIn("more:", err)
+        out, err = self.ok("posts", "--all", "--limit", "1", "--account",
+                           str(x))
+        self.assertEqual(len(table(out)), 1)
+        self.assertGreater(len(everything["events"]), 2)
         out, err = self.fails(1, "events", "--since", "yesterday")
         self.assertIn("invalid_query", err)
 
