@@ -9,6 +9,10 @@
 #include "check.h"
 #include "cli_text.h"
 
+/* Eleven two-byte characters, and ten that take two columns each. */
+#define ACCENTED "ééééééééééé"
+#define WIDE     "日本語のテキストです"
+
 static void
 test_buf(void)
 {
@@ -69,9 +73,8 @@ test_width_and_clip(void)
     CHECK_STR(cli_clip("two\nlines\ttab", 20, buf, sizeof(buf)),
               "two lines tab");
     /* Never cuts inside a character. */
-    CHECK_STR(cli_clip("ééééééééééé", 6, buf, sizeof(buf)), "ééé...");
-    CHECK(cli_width(cli_clip("日本語のテキストです", 8, buf, sizeof(buf))) ==
-          8);
+    CHECK_STR(cli_clip(ACCENTED, 6, buf, sizeof(buf)), "ééé...");
+    CHECK(cli_width(cli_clip(WIDE, 8, buf, sizeof(buf))) == 8);
     /* A small buffer ends the text early, still whole characters. */
     CHECK_STR(cli_clip("ééééé", 100, buf, 8), "éé");
 }
