@@ -666,11 +666,14 @@ run(struct herald_scheduler *s)
 
         herald_store_batch(d->store);
         waiting = reconcile_all(s, "whose outcome a failed commit lost");
-        if (herald_store_flush(d->store) != 0) {
-            herald_scheduler_store_failed(d);
-        } else {
-            s->orphans = waiting != 0;
+        if (herald_store_flush(d->store) == 0 && waiting == 0) {
+            s->orphans = 0;
             herald_scheduler_kick(d); /* the posts requeued */
+        } else {
+            /* The store failed again, or some must wait for their
+             * account's attempt in flight: a pass in a second, not at
+             * once, which would spin until then. */
+            herald_scheduler_store_failed(d);
         }
     }
     s->running = 0;
